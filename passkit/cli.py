@@ -1,0 +1,114 @@
+"""The `passkit` command. Every failure a user can cause ends in one line and exit status 2."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import PasskitError
+
+EXAMPLES = """examples:
+  passkit demo-data demo/
+  passkit report --data demo/ --start 2026-01-05 --end 2026-03-27 --out out/q3
+"""
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except PasskitError as exc:
+        print(f"passkit: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("passkit: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="passkit", description="Hall-pass analytics from your pass system's exports.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"passkit {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _report_command(commands)
+    _demo_command(commands)
+    return parser
+
+
+def add_data_options(parser):
+    """The options every command that reads exports shares."""
+    parser.add_argument("--data", metavar="DIR", type=Path, required=True,
+                        help="folder holding passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, staff.csv")
+    parser.add_argument("--timezone", default="America/Chicago",
+                        help="the school's IANA time zone (default: %(default)s)")
+    parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
+                        help="column-mapping file for another vendor's export headers")
+    parser.add_argument("--cache", metavar="DIR", type=Path,
+                        help="where the parsed Parquet cache lives (default: $PASSKIT_CACHE or ~/.cache/passkit)")
+    parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
+
+
+def load_data(args, quiet=False):
+    from .data import load
+
+    return load(args.data, args.timezone, columns=args.columns, cache_dir=args.cache, refresh=args.refresh,
+                progress=not quiet)
+
+
+def _report_command(commands):
+    parser = commands.add_parser(
+        "report", help="compute the six reports for a date range",
+        description="Compute the six reports for one date range (both ends included) and write them to "
+                    "--out as CSV files, one XLSX workbook, rejected.csv and load_summary.json.")
+    add_data_options(parser)
+    parser.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--end", required=True, help="last day, YYYY-MM-DD (included)")
+    parser.add_argument("--out", metavar="DIR", type=Path, default=Path("report"), help="output folder (default: %(default)s)")
+    parser.add_argument("--grade", action="append", metavar="GRADE", help="only these grades (repeatable)")
+    parser.add_argument("--school", action="append", metavar="NAME", help="only these schools (repeatable)")
+    parser.set_defaults(run=run_report)
+
+
+def run_report(args):
+    from . import reports
+    from .exports import write_report_folder
+
+    data = load_data(args)
+    tables = reports.all_reports(data, args.start, args.end, args.grade, args.school)
+    write_report_folder(data, tables, args.out, start=args.start, end=args.end)
+    summary = data.summary
+    print(f"Read {summary['rows_read']:,} rows from {len(summary['files'])} file(s): kept {summary['passes_kept']:,} "
+          f"passes, dropped {summary['duplicates_dropped']:,} duplicates, rejected {summary['rows_rejected']:,} rows.")
+    in_range = int(tables["passes_by_grade"]["passes"].sum())
+    print(f"{in_range:,} passes from {args.start} to {args.end}. Reports written to {args.out}/")
+
+
+def _demo_command(commands):
+    parser = commands.add_parser(
+        "demo-data", help="generate a realistic demo school (or district) of exports",
+        description="Write a seeded, realistic school year of hall-pass exports (passes, rooms, roster, staff) "
+                    "to OUT_DIR, including a few deliberately bad rows.")
+    parser.add_argument("out", metavar="OUT_DIR", type=Path)
+    parser.add_argument("--schools", type=int, default=1, help="number of schools (default: %(default)s)")
+    parser.add_argument("--students", type=int, default=1500, help="students per school (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=2025, help="random seed (default: %(default)s)")
+    parser.set_defaults(run=run_demo)
+
+
+def run_demo(args):
+    from .demo import generate
+
+    if args.schools < 1 or args.students < 1:
+        raise PasskitError("--schools and --students must be at least 1")
+    result = generate(args.out, schools=args.schools, students_per_school=args.students, seed=args.seed,
+                      progress=True)
+    print(f"Wrote {result['passes_rows']:,} pass rows for {result['schools']} school(s) to {args.out}/")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

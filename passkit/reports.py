@@ -1,0 +1,181 @@
+"""The six reports, one function each, written once on narwhals.
+
+Each takes `data` (a `PassData`, or any frame narwhals accepts with the cache's columns: DuckDB,
+pandas, PySpark...), an inclusive date range, and optional grade and school filters, and returns
+a pandas DataFrame sorted the way an admin reads it. A pass belongs to the local date it started.
+
+With several schools, the per-room, per-student and per-staff reports carry a `school` column
+(the same room name in two schools is two rooms); with one unnamed school they do not.
+"""
+
+import datetime as dt
+
+import narwhals as nw
+import pandas as pd
+
+from . import grades as grade_levels
+from .errors import PasskitError
+
+FREQUENT_FLYERS = 20
+REPORTS = ("daily_passes", "passes_by_grade", "passes_by_student", "room_usage", "staff_usage",
+           "frequent_flyers")
+
+
+def daily_passes(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+    """Passes per day and grade: every date with a pass in the range x every grade present, zero-filled."""
+    passes = in_range(data, start, end, grades, schools)
+    counts = passes.group_by("date", "grade").agg(passes=nw.len())
+    grid = passes.select("date").unique().join(passes.select("grade").unique(), how="cross")
+    table = grid.join(counts, on=["date", "grade"], how="left").with_columns(nw.col("passes").fill_null(0))
+    return _by_grade(_collect(table), "date")
+
+
+def passes_by_grade(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+    """Passes per grade in the range."""
+    table = in_range(data, start, end, grades, schools).group_by("grade").agg(passes=nw.len())
+    return _by_grade(_collect(table))
+
+
+def passes_by_student(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+    """Passes per student with at least one; `outlier` flags passes > Q3 + 1.5 IQR within the grade."""
+    table = _collect(_per_student(in_range(data, start, end, grades, schools)))
+    quartiles = table.groupby("grade")["passes"].quantile([0.25, 0.75], interpolation="linear").unstack()
+    fence = quartiles[0.75] + 1.5 * (quartiles[0.75] - quartiles[0.25])
+    table["outlier"] = table["passes"] > table["grade"].map(fence)
+    table = table.sort_values(["passes", "school", "student_id"], ascending=[False, True, True])
+    return _finish(table[["school", "student_id", "student_name", "grade", "passes", "outlier"]])
+
+
+def room_usage(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+    """Passes from and to every room: listed in rooms.csv or seen in the range."""
+    passes = in_range(data, start, end, grades, schools)
+    origin = passes.group_by("school", "origin").agg(passes_from=nw.len()).rename({"origin": "room"})
+    destination = passes.group_by("school", "destination").agg(passes_to=nw.len()).rename({"destination": "room"})
+    listed = _listed(data, "rooms", "room", schools)
+    rooms = nw.concat([origin.select("school", "room"), destination.select("school", "room")]
+                      + ([listed.select("school", "room")] if listed is not None else [])).unique()
+    table = (rooms.join(origin, on=["school", "room"], how="left")
+             .join(destination, on=["school", "room"], how="left")
+             .with_columns(nw.col("passes_from", "passes_to").fill_null(0)))
+    if listed is not None:
+        table = table.join(listed.select("school", "room", "folder"), on=["school", "room"], how="left")
+    else:
+        table = table.with_columns(folder=nw.lit(None, nw.String()))
+    table = _collect(table)
+    table["folder"] = table["folder"].fillna("")
+    table = table.sort_values(["passes_to", "passes_from", "school", "room"], ascending=[False, False, True, True])
+    return _finish(table[["school", "room", "folder", "passes_from", "passes_to"]])
+
+
+def staff_usage(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+    """Passes created by each teacher, or by a kiosk a teacher launched in kiosk mode.
+
+    Student-created passes and kiosks with their own dedicated login are not staff use.
+    Staff listed in staff.csv appear even with no passes.
+    """
+    passes = in_range(data, start, end, grades, schools)
+    by_staff = passes.filter((nw.col("created_by") == "teacher")
+                             | ((nw.col("created_by") == "kiosk") & nw.col("kiosk_mode")))
+    counts = by_staff.group_by("school", "issuer").agg(
+        total_passes=nw.len(),
+        now_passes=(nw.col("pass_type") == "now").cast(nw.Int64()).sum(),
+        scheduled_passes=(nw.col("pass_type") == "scheduled").cast(nw.Int64()).sum(),
+    )
+    listed = _listed(data, "staff", "issuer", schools)
+    if listed is not None:
+        everyone = nw.concat([counts.select("school", "issuer"), listed.select("school", "issuer")]).unique()
+        counts = everyone.join(counts, on=["school", "issuer"], how="left")
+    table = _collect(counts.with_columns(
+        nw.col("total_passes", "now_passes", "scheduled_passes").fill_null(0).cast(nw.Int64())))
+    table = table.sort_values(["total_passes", "school", "issuer"], ascending=[False, True, True])
+    return _finish(table[["school", "issuer", "total_passes", "now_passes", "scheduled_passes"]])
+
+
+def frequent_flyers(data, start, end, grades=None, schools=None, top: int = FREQUENT_FLYERS) -> pd.DataFrame:
+    """The `top` students by passes, then minutes out of class, then student_id.
+
+    Minutes come from passes that ended, and not before they started.
+    """
+    table = (_per_student(in_range(data, start, end, grades, schools))
+             .sort(["passes", "minutes_out", "student_id"], descending=[True, True, False])
+             .head(top))
+    table = _collect(table).sort_values(["passes", "minutes_out", "student_id"], ascending=[False, False, True])
+    return _finish(table[["school", "student_id", "student_name", "grade", "passes", "minutes_out"]])
+
+
+def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.DataFrame]:
+    """Every report for one range, by name, in the order of the analytics page."""
+    return {name: globals()[name](data, start, end, grades, schools) for name in REPORTS}
+
+
+# ---- shared steps -------------------------------------------------------------------------------
+
+def in_range(data, start, end, grades=None, schools=None) -> nw.LazyFrame:
+    """The passes that started on a local date from `start` to `end`, both included."""
+    start, end = as_date(start, "start"), as_date(end, "end")
+    if start > end:
+        raise PasskitError(f"the range starts ({start}) after it ends ({end})")
+    passes = passes_frame(data)
+    if passes.collect_schema()["date"] == nw.Datetime:  # e.g. a pandas frame: compare as timestamps
+        start, end = dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time())
+    passes = passes.filter(nw.col("date").is_between(start, end, closed="both"))
+    if grades:
+        passes = passes.filter(nw.col("grade").is_in([grade_levels.normalise(g) if g != grade_levels.UNKNOWN
+                                                      else g for g in grades]))
+    if schools:
+        passes = passes.filter(nw.col("school").is_in(list(schools)))
+    return passes
+
+
+def passes_frame(data) -> nw.LazyFrame:
+    frame = data.passes if hasattr(data, "passes") else nw.from_native(data)
+    return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
+
+
+def as_date(value, name="date") -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise PasskitError(f"the {name} date '{value}' is not a date like 2026-01-05") from None
+
+
+def _per_student(passes: nw.LazyFrame) -> nw.LazyFrame:
+    return passes.group_by("school", "student_id").agg(
+        student_name=nw.col("student_name").max(),
+        grade=nw.col("grade").max(),
+        passes=nw.len(),
+        minutes_out=nw.col("minutes").sum().fill_null(0).round(1),
+    )
+
+
+def _listed(data, name, key, schools):
+    """rooms.csv / staff.csv rows (only a PassData has them), limited to the chosen schools."""
+    table = getattr(data, name, None)
+    if table is None:
+        return None
+    table = table.filter(~nw.col(key).is_null())
+    return table.filter(nw.col("school").is_in(list(schools))) if schools else table
+
+
+def _collect(frame: nw.LazyFrame) -> pd.DataFrame:
+    return frame.collect(backend="pandas").to_native()
+
+
+def _by_grade(table: pd.DataFrame, *first) -> pd.DataFrame:
+    """Sort by `first` columns, then grade in school order (PK, K, 1..12, Unknown)."""
+    table = table.assign(_rank=table["grade"].map(grade_levels.sort_key))
+    table = table.sort_values([*first, "_rank"]).drop(columns="_rank")
+    table["passes"] = table["passes"].astype("int64")
+    return table[[*first, "grade", "passes"]].reset_index(drop=True)
+
+
+def _finish(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop the school column when every row is the one unnamed school."""
+    table = table.reset_index(drop=True)
+    if "school" in table and (table["school"] == "").all():
+        table = table.drop(columns="school")
+    return table

@@ -1,0 +1,232 @@
+"""The demo generator writes realistic, deterministic exports in passkit's input format."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from passkit import demo
+
+PASS_COLUMNS = ["pass_id", "student_id", "student_name", "grade", "origin", "destination", "created_by", "issuer",
+                "kiosk_mode", "pass_type", "start_time", "end_time"]
+SIDE_COLUMNS = {"rooms.csv": ["room", "folder", "max_passes_from", "max_passes_to"],
+                "roster.csv": ["student_id", "grade", "student_name"],
+                "staff.csv": ["issuer", "name"]}
+LOCAL = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"
+SHORT = {"year_start": date(2025, 8, 18), "year_end": date(2025, 9, 30)}
+
+
+def read(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def local_starts(passes):
+    """Start times of the rows written as plain local ISO times, parsed."""
+    return pd.to_datetime(passes.loc[passes.start_time.str.match(LOCAL), "start_time"])
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory):
+    """A small school over the whole default year."""
+    out = tmp_path_factory.mktemp("school")
+    summary = demo.generate(out, students_per_school=120)
+    return out, summary, read(out / "passes.csv")
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory):
+    out = tmp_path_factory.mktemp("district")
+    return out, demo.generate(out, schools=3, students_per_school=60, **SHORT)
+
+
+def test_same_arguments_give_identical_files(tmp_path):
+    first = demo.generate(tmp_path / "a", students_per_school=60, **SHORT)
+    second = demo.generate(tmp_path / "b", students_per_school=60, **SHORT)
+    other = demo.generate(tmp_path / "c", students_per_school=60, seed=7, **SHORT)
+    assert first == second
+    for name in first["files"]:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "passes.csv").read_bytes() != (tmp_path / "c" / "passes.csv").read_bytes()
+    assert other["passes_rows"] != first["passes_rows"]
+
+
+def test_single_school_files_and_columns(school):
+    out, summary, passes = school
+    assert summary["files"] == ["passes.csv", "rooms.csv", "roster.csv", "staff.csv"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
+    assert list(passes.columns) == PASS_COLUMNS
+    assert summary["passes_rows"] == len(passes)
+    assert summary["students"] == 120 and summary["schools"] == 1
+    for name, columns in SIDE_COLUMNS.items():
+        assert list(read(out / name).columns) == columns
+
+
+def test_district_has_school_column_and_a_passes_file_per_school(district):
+    out, summary = district
+    names = [demo.school_name(i) for i in range(3)]
+    passes_files = [f"passes-{demo.slug(name)}.csv" for name in names]
+    assert summary["files"] == passes_files + ["rooms.csv", "roster.csv", "staff.csv"]
+    assert passes_files[0] == "passes-lincoln-high.csv"
+    rows = 0
+    for name, file in zip(names, passes_files):
+        passes = read(out / file)
+        assert list(passes.columns) == ["school"] + PASS_COLUMNS
+        assert set(passes.school) == {name}
+        rows += len(passes)
+    assert rows == summary["passes_rows"]
+    for file, columns in SIDE_COLUMNS.items():
+        table = read(out / file)
+        assert list(table.columns) == ["school"] + columns
+        assert sorted(table.school.unique()) == sorted(names)
+    roster = read(out / "roster.csv")
+    assert not roster.duplicated(["school", "student_id"]).any()
+    assert len(roster) == summary["students"] == 180
+    rooms = read(out / "rooms.csv")
+    assert (rooms.room == "Restroom A").sum() == 3  # the same room name in every school
+
+
+def test_school_names_are_distinct_for_large_districts():
+    names = [demo.school_name(i) for i in range(60)]
+    assert len(set(names)) == 60
+    assert len({demo.slug(name) for name in names}) == 60
+
+
+def test_generate_overwrites_only_its_own_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    (tmp_path / "passes.csv").write_text("stale")
+    demo.generate(tmp_path, students_per_school=30, **SHORT)
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "passes.csv").read_text().startswith("pass_id,")
+
+
+def test_passes_fall_on_school_days_only(school):
+    _, _, passes = school
+    days = set(local_starts(passes).dt.date)
+    assert all(day.weekday() < 5 for day in days)
+    closed = {date(2025, 9, 1), date(2025, 11, 27), date(2025, 11, 28), date(2026, 1, 19), date(2026, 2, 16),
+              date(2026, 5, 25)}
+    closed |= {date(2025, 12, 22) + timedelta(n) for n in range(12)}
+    closed |= {date(2026, 3, 16) + timedelta(n) for n in range(5)}
+    assert not days & closed
+    assert min(days) == date(2025, 8, 18) and max(days) == date(2026, 5, 29)
+    assert days == set(demo.school_days(date(2025, 8, 18), date(2026, 5, 29)))
+
+
+def test_passes_start_inside_periods_away_from_the_bells(school):
+    _, _, passes = school
+    starts = local_starts(passes)
+    minute = starts.dt.hour * 60 + starts.dt.minute + starts.dt.second / 60
+    inside = pd.Series(False, index=minute.index)
+    for _, begin, end in demo.BELL_SCHEDULE:
+        b, e = demo._minutes(begin) + demo.QUIET_MINUTES, demo._minutes(end) - demo.QUIET_MINUTES
+        inside |= (minute >= b) & (minute <= e)
+    assert inside.all()
+
+
+def test_pass_ids_are_unique_apart_from_exact_duplicates(school):
+    _, _, passes = school
+    repeated = passes[passes.pass_id.duplicated(keep=False)]
+    assert len(repeated) >= 4
+    assert repeated.duplicated(keep=False).all()  # whole rows repeat, not just ids
+    assert passes.pass_id.str.match(r"^P\d{7}$").all()
+
+
+def test_every_kind_of_bad_row_is_present_but_rare(school):
+    _, _, passes = school
+    bad = {
+        "no student_id": passes.student_id == "",
+        "no destination": passes.destination == "",
+        "not a time": passes.start_time == "not a time",
+        "garbled time": passes.start_time == "13/45/2026 25:00",
+        "robot": passes.created_by == "robot",
+        "later": passes.pass_type == "later",
+        "duplicate": passes.duplicated(),
+    }
+    for kind, rows in bad.items():
+        assert rows.sum() >= 2, kind
+    assert sum(rows.sum() for rows in bad.values()) < 0.005 * len(passes)
+    assert set(passes.created_by) == {"student", "teacher", "kiosk", "robot"}
+    assert set(passes.pass_type) == {"now", "scheduled", "later"}
+
+
+def test_offset_rows_are_the_right_instants(school):
+    _, _, passes = school
+    offset = passes[passes.start_time.str.endswith(("Z", "+00:00"))]
+    assert len(offset) == 2
+    local = pd.to_datetime(offset.start_time, utc=True).dt.tz_convert("America/Chicago")
+    minute = local.dt.hour * 60 + local.dt.minute
+    assert minute.between(7 * 60 + 55, 14 * 60 + 50).all()  # a school-hours instant once converted
+
+
+def test_grades_kiosk_mode_and_issuers_are_consistent(school):
+    _, _, passes = school
+    assert set(passes.grade) <= {"9", "10", "11", "12", "", *demo.GRADE_VARIANTS}
+    blank = passes.groupby("student_id").grade.apply(lambda g: (g == "").all())
+    assert 0.02 < blank.mean() < 0.25  # ~10% of students never carry a grade in passes
+    valid = passes[passes.created_by != "robot"]
+    kiosk = valid.created_by == "kiosk"
+    assert set(valid.kiosk_mode[kiosk]) == {"true", "false"}
+    assert (valid.kiosk_mode[~kiosk] == "").all()
+    dedicated = kiosk & (valid.kiosk_mode == "false")
+    assert valid.issuer[dedicated].str.startswith("Kiosk - ").all()
+    assert not valid.issuer[~dedicated].str.startswith("Kiosk").any()
+
+
+def test_roster_covers_every_student_in_passes(school):
+    out, _, passes = school
+    roster = read(out / "roster.csv")
+    assert roster.student_id.is_unique
+    ids = set(passes.student_id) - {""}
+    assert ids <= set(roster.student_id)
+    assert len(set(roster.student_id) - ids) >= 1  # some students never take a pass
+    assert set(roster.grade) <= {"9", "10", "11", "12", "09"}
+
+
+def test_staff_lists_teachers_without_passes_and_every_issuer(school):
+    out, _, passes = school
+    staff = read(out / "staff.csv")
+    assert staff.issuer.is_unique
+    assert set(passes.issuer) - {""} <= set(staff.issuer)
+    idle = set(staff.issuer) - set(passes.issuer)
+    assert len(idle) >= 5 and not any(name.startswith("Kiosk") for name in idle)
+    assert {"Kiosk - Library", "Kiosk - Cafeteria"} <= set(staff.issuer)
+
+
+def test_rooms_cover_every_room_used_and_some_unused(school):
+    out, _, passes = school
+    rooms = read(out / "rooms.csv")
+    used = set(passes.origin) | set(passes.destination) - {""}
+    assert used <= set(rooms.room)
+    assert "Room 299 (storage)" in set(rooms.room) - used
+    numbers = pd.concat([rooms.max_passes_from, rooms.max_passes_to])
+    assert numbers.str.fullmatch(r"\d*").all()
+
+
+def test_full_size_school_volume_and_mix(tmp_path):
+    summary = demo.generate(tmp_path, seed=11)
+    passes = read(tmp_path / "passes.csv")
+    days = demo.school_days(date(2025, 8, 18), date(2026, 5, 29))
+    assert 200_000 < summary["passes_rows"] < 232_000  # ~216,000 for 1,500 students
+    assert 0.7 < len(passes) / (1500 * len(days)) < 0.9
+    shares = passes.created_by.value_counts(normalize=True)
+    assert shares["student"] == pytest.approx(0.65, abs=0.04)
+    assert shares["teacher"] == pytest.approx(0.25, abs=0.03)
+    assert shares["kiosk"] == pytest.approx(0.10, abs=0.03)
+    assert 0.10 < (passes.pass_type == "scheduled").mean() < 0.20
+    assert 0.01 < (passes.end_time == "").mean() < 0.02
+
+    starts = local_starts(passes)
+    per_day = starts.dt.date.value_counts()
+    after = per_day[per_day.index > date(2026, 3, 20)].mean() / per_day[per_day.index < date(2026, 3, 16)].mean()
+    assert 0.6 < after < 0.8  # use drops ~30% after spring break
+
+    timed = passes.start_time.str.match(LOCAL) & passes.end_time.str.match(LOCAL)
+    minutes = (pd.to_datetime(passes.end_time[timed]) - pd.to_datetime(passes.start_time[timed])).dt.total_seconds() / 60
+    restroom = passes.destination[timed].str.contains("Restroom")
+    assert 4 < minutes[restroom].median() < 8
+    assert 12 < minutes[passes.destination[timed] == "Nurse"].median() < 28
+    assert (minutes > 60).sum() > 100
+    assert 20 < (minutes < 0).sum() < 300  # clock glitches are kept
+
+    per_student = passes.student_id.value_counts()
+    assert per_student.max() > 5 * per_student.median()  # frequent flyers
