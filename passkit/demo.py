@@ -293,13 +293,10 @@ def _passes(rng, students, staff, rooms, days) -> dict:
     origin = np.where(lunch, CAFETERIA, students["schedule"][student, period])
     on_duty = rng.integers(0, len(CLASSROOMS), len(days))  # lunch duty rotates daily
     teacher = np.where(lunch, on_duty[day], origin)
-    destination = _destinations(rng, lunch, origin, rooms)
+    destination, target = _destinations(rng, lunch, origin, rooms)
 
-    kind = list(DESTINATIONS)
-    dest_kind = np.array([kind.index(rooms[d]) if rooms[d] in DESTINATIONS else kind.index(ANOTHER_CLASSROOM)
-                          for d in range(len(rooms))])[destination]
-    median = np.array([v[2] for v in DESTINATIONS.values()])[dest_kind] * 60.0
-    spread = np.array([v[3] for v in DESTINATIONS.values()])[dest_kind]
+    median = np.array([v[2] for v in DESTINATIONS.values()])[target] * 60.0
+    spread = np.array([v[3] for v in DESTINATIONS.values()])[target]
     duration = median * np.exp(spread * rng.standard_normal(n))
     long = rng.random(n) < VERY_LONG
     duration[long] = rng.uniform(61, 180, long.sum()) * 60
@@ -321,18 +318,22 @@ def _passes(rng, students, staff, rooms, days) -> dict:
 
 
 def _destinations(rng, lunch, origin, rooms):
-    """Room index of each pass's destination; lunch sends more students to the restroom."""
+    """Each pass's destination as a room index and as an index into DESTINATIONS.
+
+    Lunch sends more students to the restroom.
+    """
     index = {room: i for i, room in enumerate(rooms)}
     targets = list(DESTINATIONS)
     in_class = np.array([v[0] for v in DESTINATIONS.values()])
     at_lunch = np.array([v[1] for v in DESTINATIONS.values()])
-    pick = np.where(lunch, rng.choice(len(targets), len(lunch), p=at_lunch / at_lunch.sum()),
-                    rng.choice(len(targets), len(lunch), p=in_class / in_class.sum()))
-    room = np.array([index.get(target, -1) for target in targets])[pick]
+    target = np.where(lunch, rng.choice(len(targets), len(lunch), p=at_lunch / at_lunch.sum()),
+                      rng.choice(len(targets), len(lunch), p=in_class / in_class.sum()))
+    room = np.array([index.get(name, -1) for name in targets])[target]
     other = room < 0
     room[other] = rng.integers(0, len(CLASSROOMS), other.sum())
-    room[room == origin] = index["Restroom A"]  # nobody gets a pass to the room they are in
-    return room
+    same = room == origin  # nobody gets a pass to the room they are in: send them to the restroom
+    room[same], target[same] = index["Restroom A"], targets.index("Restroom A")
+    return room, target
 
 
 def _issuers(rng, origin, teacher, staff):
@@ -376,8 +377,7 @@ def _pass_table(rng, passes, students, staff, rooms, tz):
             end = _with_values(end, np.arange(n) == i, [_utc(passes["end"][i], tz, suffix)])
 
     table = pa.table({
-        "pass_id": pc.binary_join_element_wise(
-            "P", pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), width=7, padding="0"), ""),
+        "pass_id": _pass_ids(n),
         "student_id": _lookup(students["id"], student, bad["no student_id"]),
         "student_name": _lookup(students["name"], student),
         "grade": _lookup(["9", "10", "11", "12", *GRADE_VARIANTS], grade, students["grade_blank"][student]),
@@ -432,8 +432,14 @@ def _lookup(labels, codes, blank=None) -> pa.Array:
     return pa.array(list(labels), pa.string()).take(pa.array(np.asarray(codes), mask=blank))
 
 
+def _pass_ids(n) -> pa.Array:
+    """'P0000001', 'P0000002', ... in row (chronological) order."""
+    numbers = pa.array(np.arange(1, n + 1)).cast(pa.string())
+    return pc.binary_join_element_wise("P", pc.utf8_lpad(numbers, width=7, padding="0"), "")
+
+
 def _iso(seconds, blank=None) -> pa.Array:
-    """Local epoch-like seconds as 'YYYY-MM-DDTHH:MM:SS' strings."""
+    """Local wall-clock seconds since 1970-01-01 as 'YYYY-MM-DDTHH:MM:SS' strings."""
     text = pa.array(seconds.astype("datetime64[s]"), mask=blank).cast(pa.string())
     return pc.utf8_replace_slice(text, start=10, stop=11, replacement="T")
 

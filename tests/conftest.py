@@ -41,3 +41,18 @@ def folder(tmp_path):
             write_csv(data / f"{name}.csv", side_rows, header)
         return passkit.load(data, timezone, cache_dir=tmp_path / "cache")
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory):
+    """A small demo school (150 students, a whole school year), generated once per test session."""
+    from passkit import demo
+
+    out = tmp_path_factory.mktemp("demo-school")
+    demo.generate(out, students_per_school=150)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_data(demo_folder, tmp_path_factory):
+    return passkit.load(demo_folder, "America/Chicago", cache_dir=tmp_path_factory.mktemp("demo-cache"))

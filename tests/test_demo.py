@@ -118,8 +118,10 @@ def test_passes_start_inside_periods_away_from_the_bells(school):
     minute = starts.dt.hour * 60 + starts.dt.minute + starts.dt.second / 60
     inside = pd.Series(False, index=minute.index)
     for _, begin, end in demo.BELL_SCHEDULE:
-        b, e = demo._minutes(begin) + demo.QUIET_MINUTES, demo._minutes(end) - demo.QUIET_MINUTES
-        inside |= (minute >= b) & (minute <= e)
+        begin, end = (pd.Timestamp(f"2000-01-01 {hhmm}") for hhmm in (begin, end))
+        first = begin.hour * 60 + begin.minute + demo.QUIET_MINUTES
+        last = end.hour * 60 + end.minute - demo.QUIET_MINUTES
+        inside |= minute.between(first, last)
     assert inside.all()
 
 

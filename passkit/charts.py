@@ -1,0 +1,178 @@
+"""Altair charts for the reports, and offline rendering (no CDN: student data stays on the machine).
+
+Each chart function takes the DataFrame its report returns. Data is embedded as plain values
+(dates as ISO strings), so a chart's spec is deterministic and has no row limit.
+"""
+
+import hashlib
+import html
+import json
+import uuid
+
+import altair as alt
+import pandas as pd
+
+from . import grades
+
+ALL_STUDENTS = "All students"  # how charts name the single Unknown grade when a school has no grade data
+OUTLIER_COLORS = alt.Scale(domain=[False, True], range=["#7f8c9d", "#d62728"])
+WIDTH, HEIGHT = 640, 280
+COUNT_AXIS = alt.Axis(tickMinStep=1, format=",d")  # passes are whole numbers
+
+
+def daily_passes(table: pd.DataFrame) -> alt.Chart:
+    """A line per grade by day."""
+    values = _records(_label_grades(table))
+    return alt.Chart(alt.Data(values=values), title="Daily Passes").mark_line(point=True).encode(
+        x=alt.X("date:T", title="Date", axis=alt.Axis(format="%b %d")),
+        y=alt.Y("passes:Q", title="Passes", axis=COUNT_AXIS),
+        color=alt.Color("grade:N", title="Grade", sort=_grade_order(table)),
+        tooltip=[alt.Tooltip("date:T", title="Date", format="%a %b %d, %Y"), alt.Tooltip("grade:N", title="Grade"),
+                 alt.Tooltip("passes:Q", title="Passes")],
+    ).properties(width=WIDTH, height=HEIGHT)
+
+
+def passes_by_grade(table: pd.DataFrame) -> alt.Chart:
+    """Bars by grade."""
+    values = _records(_label_grades(table))
+    return alt.Chart(alt.Data(values=values), title="Total Passes by Grade").mark_bar().encode(
+        x=alt.X("grade:N", title="Grade", sort=_grade_order(table), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("passes:Q", title="Passes", axis=COUNT_AXIS),
+        tooltip=[alt.Tooltip("grade:N", title="Grade"), alt.Tooltip("passes:Q", title="Passes", format=",")],
+    ).properties(width=WIDTH, height=HEIGHT)
+
+
+def passes_by_student(table: pd.DataFrame) -> alt.Chart:
+    """Students by grade, jittered, outliers marked; hovering names the student and count."""
+    shown = _label_grades(table).assign(jitter=table["student_id"].map(_jitter))
+    return alt.Chart(alt.Data(values=_records(shown)), title="Total Passes by Student").mark_circle(size=45).encode(
+        x=alt.X("grade:N", title="Grade", sort=_grade_order(table), axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-1.2, 1.2])),
+        y=alt.Y("passes:Q", title="Passes", axis=COUNT_AXIS),
+        color=alt.Color("outlier:N", title="Outlier", scale=OUTLIER_COLORS),
+        tooltip=[alt.Tooltip("student_name:N", title="Student"), alt.Tooltip("student_id:N", title="ID"),
+                 alt.Tooltip("grade:N", title="Grade"), alt.Tooltip("passes:Q", title="Passes")],
+    ).properties(width=WIDTH, height=HEIGHT)
+
+
+def room_usage(table: pd.DataFrame, top: int = 10) -> alt.HConcatChart:
+    """The busiest destinations and origins, side by side."""
+    def bars(column, title, color):
+        busiest = table[table[column] > 0].nlargest(top, column, keep="first")
+        return alt.Chart(alt.Data(values=_records(busiest)), title=title).mark_bar(color=color).encode(
+            x=alt.X(f"{column}:Q", title="Passes", axis=COUNT_AXIS),
+            y=alt.Y("room:N", title=None, sort="-x"),
+            tooltip=[alt.Tooltip("room:N", title="Room"), alt.Tooltip("folder:N", title="Folder"),
+                     alt.Tooltip(f"{column}:Q", title="Passes", format=",")],
+        ).properties(width=WIDTH // 2 - 60, height=22 * min(top, max(len(busiest), 1)))
+    return alt.hconcat(bars("passes_to", "Busiest destinations", "#4c78a8"),
+                       bars("passes_from", "Rooms students leave most", "#f58518"))
+
+
+def staff_usage(table: pd.DataFrame, top: int = 15) -> alt.Chart:
+    """Now and scheduled passes of the staff who create the most."""
+    busiest = table.nlargest(top, "total_passes", keep="first")
+    long = busiest.melt(id_vars=["issuer"], value_vars=["now_passes", "scheduled_passes"], var_name="kind",
+                        value_name="passes").replace({"kind": {"now_passes": "Now", "scheduled_passes": "Scheduled"}})
+    return alt.Chart(alt.Data(values=_records(long)), title="Staff creating the most passes").mark_bar().encode(
+        x=alt.X("passes:Q", title="Passes", stack="zero"),
+        y=alt.Y("issuer:N", title=None, sort=busiest["issuer"].tolist()),
+        color=alt.Color("kind:N", title="Pass type"),
+        tooltip=[alt.Tooltip("issuer:N", title="Staff"), alt.Tooltip("kind:N", title="Type"),
+                 alt.Tooltip("passes:Q", title="Passes")],
+    ).properties(width=WIDTH - 200, height=20 * max(len(busiest), 1))
+
+
+def frequent_flyers(table: pd.DataFrame) -> alt.Chart:
+    """Passes of the most frequent flyers, with minutes out in the tooltip."""
+    return alt.Chart(alt.Data(values=_records(table)), title="Frequent Flyers").mark_bar(color="#d62728").encode(
+        x=alt.X("passes:Q", title="Passes"),
+        y=alt.Y("student_name:N", title=None, sort=table["student_name"].tolist()),
+        tooltip=[alt.Tooltip("student_name:N", title="Student"), alt.Tooltip("student_id:N", title="ID"),
+                 alt.Tooltip("grade:N", title="Grade"), alt.Tooltip("passes:Q", title="Passes"),
+                 alt.Tooltip("minutes_out:Q", title="Minutes out", format=",.1f")],
+    ).properties(width=WIDTH - 200, height=20 * max(len(table), 1))
+
+
+CHARTS = {"daily_passes": daily_passes, "passes_by_grade": passes_by_grade, "passes_by_student": passes_by_student,
+          "room_usage": room_usage, "staff_usage": staff_usage, "frequent_flyers": frequent_flyers}
+
+
+def chart(name: str, table: pd.DataFrame):
+    """The chart for report `name`."""
+    return CHARTS[name](table)
+
+
+# ---- rendering without a network ------------------------------------------------------------------
+
+def to_png(chart, path, scale: float = 2.0):
+    """A PNG through vl-convert: no browser, no network."""
+    import vl_convert as vlc
+
+    png = vlc.vegalite_to_png(chart.to_json(), scale=scale)
+    with open(path, "wb") as handle:
+        handle.write(png)
+    return path
+
+
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one script defining window.vegaEmbed (from vl-convert)."""
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle()
+
+
+def embed_html(chart, *, with_bundle: bool) -> str:
+    """A div and a script drawing `chart` with the page's vegaEmbed; optionally carrying the bundle."""
+    spec = json.dumps(chart.to_dict(), sort_keys=True).replace("</", "<\\/")
+    div = "passkit-chart-" + hashlib.sha1(spec.encode()).hexdigest()[:12] + "-" + uuid.uuid4().hex[:6]
+    bundle = f"<script>{vega_bundle()}</script>\n" if with_bundle else ""
+    return (f'{bundle}<div id="{div}" class="passkit-chart"></div>\n'
+            f'<script>(function draw() {{ if (!window.vegaEmbed) {{ return setTimeout(draw, 50); }}\n'
+            f'  vegaEmbed("#{div}", {spec}, {{"actions": false}}); }})();</script>')
+
+
+class OfflineRenderer:
+    """An Altair renderer: HTML drawing with a locally bundled Vega; the bundle rides on the first chart."""
+
+    def __init__(self):
+        self.sent_bundle = False
+
+    def __call__(self, spec, **kwargs):
+        chart = alt.Chart.from_dict(spec) if not isinstance(spec, alt.TopLevelMixin) else spec
+        text = embed_html(chart, with_bundle=not self.sent_bundle)
+        self.sent_bundle = True
+        return {"text/html": text, "text/plain": f"<{type(chart).__name__}: {html.escape(str(chart.title or ''))}>"}
+
+
+def use_offline_renderer():
+    """Make Altair draw charts with the bundled Vega (call once per kernel; notebooks do)."""
+    alt.renderers.register("passkit", OfflineRenderer())
+    alt.renderers.enable("passkit")
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+def _label_grades(table: pd.DataFrame) -> pd.DataFrame:
+    """With no grade data at all, the one Unknown grade reads 'All students'."""
+    if "grade" in table and set(table["grade"]) == {grades.UNKNOWN}:
+        return table.assign(grade=ALL_STUDENTS)
+    return table
+
+
+def _grade_order(table: pd.DataFrame) -> list[str]:
+    present = set(_label_grades(table)["grade"]) if len(table) else set()
+    return [g for g in [*grades.ORDER, ALL_STUDENTS] if g in present]
+
+
+def _jitter(key: str) -> float:
+    """A stable horizontal offset in [-1, 1) per student, so re-runs draw the same picture."""
+    return int(hashlib.md5(str(key).encode()).hexdigest()[:8], 16) / 0x80000000 - 1.0
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[column]):
+            shown[column] = shown[column].dt.strftime("%Y-%m-%d")
+    return json.loads(shown.to_json(orient="records"))
