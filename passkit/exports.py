@@ -1,5 +1,9 @@
 """Write report tables as CSV and as one XLSX workbook that opens cleanly in a spreadsheet program."""
 
+import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -27,48 +31,68 @@ def write_csv(table: pd.DataFrame, path) -> Path:
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path) -> Path:
-    """One sheet per table: typed cells, readable headers, widths set, header row frozen."""
+    """One sheet per table: typed cells, readable headers, widths set, header row frozen.
+
+    Written byte-identically for identical tables (fixed timestamps inside the zip).
+    """
+    import openpyxl
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, table in tables.items():
+        sheet = book.create_sheet(TITLES.get(name, name)[:31])
+        sheet.append([HEADERS.get(column, column) for column in table.columns])
+        for row in table.itertuples(index=False):
+            sheet.append([_cell(value) for value in row])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        _format(sheet, table)
+    book.properties.creator = "passkit"
+    book.properties.created = FIXED_TIME
+    buffer = io.BytesIO()
+    book.save(buffer)
     path = Path(path)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            sheet = TITLES.get(name, name)[:31]
-            shown = table.rename(columns=lambda c: HEADERS.get(c, c))
-            shown.to_excel(writer, sheet_name=sheet, index=False)
-            _format(writer.sheets[sheet], shown)
-    _fix_timestamps(path)
+    _write_stable_zip(buffer.getvalue(), path)
     return path
 
 
-def _format(ws, table):
-    ws.freeze_panes = "A2"
+FIXED_TIME = dt.datetime(2000, 1, 1)
+
+
+def _cell(value):
+    """numpy and pandas scalars as the plain Python values openpyxl types correctly."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date() if value == value.normalize() else value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
+
+
+def _format(sheet, table):
+    sheet.freeze_panes = "A2"
     for index, column in enumerate(table.columns, start=1):
-        values = table[column].head(500).astype(str)
-        width = max([len(str(column)), *(len(v) for v in values)] or [8])
-        ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = min(max(width + 2, 8), 50)
-        if pd.api.types.is_datetime64_any_dtype(table[column]) or column == HEADERS["date"]:
-            for cell in ws.iter_cols(min_col=index, max_col=index, min_row=2):
-                for c in cell:
-                    c.number_format = "yyyy-mm-dd"
-    if ws.max_row > 1:
-        ws.auto_filter.ref = ws.dimensions
+        shown = [HEADERS.get(column, column), *table[column].head(500).astype(str)]
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = min(max(max(map(len, shown)) + 2, 8), 50)
+        if pd.api.types.is_datetime64_any_dtype(table[column]):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "yyyy-mm-dd"
+    if sheet.max_row > 1:
+        sheet.auto_filter.ref = sheet.dimensions
 
 
-def _fix_timestamps(path):
-    """openpyxl stamps the workbook with 'now'; a fixed time keeps re-runs byte-identical."""
-    import datetime as dt
-    import zipfile
-
-    import openpyxl
-
-    book = openpyxl.load_workbook(path)
-    book.properties.created = book.properties.modified = dt.datetime(2000, 1, 1)
-    book.save(path)
-    with zipfile.ZipFile(path) as source:
-        items = [(info, source.read(info.filename)) for info in source.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, content in items:
-            info.date_time = (2000, 1, 1, 0, 0, 0)
-            target.writestr(info, content)
+def _write_stable_zip(content: bytes, path: Path):
+    """openpyxl stamps entries and docProps with 'now'; fix both so re-runs are byte-identical."""
+    stamp = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = stamp.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, data)
 
 
 def write_report_folder(data, tables: dict[str, pd.DataFrame], out, *, start, end) -> Path:
