@@ -94,8 +94,9 @@ def check_timezone(timezone: str):
 def find_files(data_dir: Path) -> dict:
     """The exports passkit reads in a data folder, by role."""
     listing = {p.name.lower(): p for p in sorted(data_dir.iterdir()) if p.is_file()}
-    passes = sorted(p for name, p in listing.items()
-                    if any(Path(name).match(pattern) for pattern in PASS_FILES) and not name.startswith("~$"))
+    passes = sorted((p for name, p in listing.items()
+                     if any(Path(name).match(pattern) for pattern in PASS_FILES) and not name.startswith("~$")),
+                    key=lambda p: (p.stem.lower(), p.suffix.lower()))  # passes.csv before passes-2.csv
     if not passes:
         raise PasskitError("no passes*.csv or passes*.xlsx export found", file=data_dir)
     files = {"root": data_dir, "passes": passes}
