@@ -117,12 +117,11 @@ def _oneroster_students(path, column_map):
 
 def _register_grade_map(con):
     """Normalise each distinct grade spelling once, in Python, and join the result."""
-    spellings = {row[0] for row in con.execute(
-        "SELECT DISTINCT grade FROM raw UNION SELECT DISTINCT grade FROM roster").fetchall()}
-    con.register("grade_map", pa.table({
-        "spelling": pa.array(sorted(s for s in spellings if s is not None), pa.string()),
-    }).append_column("grade", pa.array([grades.normalise(s) for s in sorted(s for s in spellings if s is not None)],
-                                       pa.string())))
+    spellings = sorted(row[0] for row in con.execute(
+        "SELECT DISTINCT grade FROM raw WHERE grade IS NOT NULL "
+        "UNION SELECT DISTINCT grade FROM roster WHERE grade IS NOT NULL").fetchall())
+    con.register("grade_map", pa.table({"spelling": pa.array(spellings, pa.string()),
+                                        "grade": pa.array(map(grades.normalise, spellings), pa.string())}))
 
 
 def _check(con, timezone):
