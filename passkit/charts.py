@@ -116,10 +116,29 @@ def to_png(chart, path, scale: float = 2.0):
 
 
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script defining window.vegaEmbed (from vl-convert)."""
+    """Vega, Vega-Lite and vega-embed as one script defining window.vegaEmbed (from vl-convert).
+
+    Building it takes seconds, and every notebook kernel needs it, so it is kept on disk in the
+    cache folder (assets/vega-<version>.js), once per vl-convert version.
+    """
+    import os
+
     import vl_convert as vlc
 
-    return vlc.javascript_bundle()
+    from .data import _cache_root
+
+    path = _cache_root(None) / "assets" / f"vega-{vlc.__version__}.js"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    bundle = vlc.javascript_bundle()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # concurrent kernels never read half a file
+        partial.write_text(bundle, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        pass  # a read-only cache only costs time
+    return bundle
 
 
 def embed_html(chart, *, with_bundle: bool) -> str:

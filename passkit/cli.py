@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _report_command(commands)
     _demo_command(commands)
+    _audit_command(commands)
     return parser
 
 
@@ -108,6 +109,63 @@ def run_demo(args):
     result = generate(args.out, schools=args.schools, students_per_school=args.students, seed=args.seed,
                       progress=True)
     print(f"Wrote {result['passes_rows']:,} pass rows for {result['schools']} school(s) to {args.out}/")
+
+
+def _audit_command(commands):
+    parser = commands.add_parser(
+        "audit", help="run every report notebook for a date range into a folder to hand to the principal",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the report notebooks with papermill for one date range (or each quarter of a year) and "
+                    "write outputs/<school>-<range>/: index.html and one offline HTML page per report, every table "
+                    "as CSV and in reports.xlsx, every chart as PNG, the executed notebooks and manifest.json.\n"
+                    "Options given here override the parameters file. A failed notebook is kept with its error; "
+                    "the others finish and the command exits with status 1.",
+        epilog="examples:\n"
+               "  passkit audit parameters/2025-26-q3.yaml\n"
+               "  passkit audit parameters/2025-26.yaml --all-quarters\n"
+               "  passkit audit --data demo-data --start 2026-01-05 --end 2026-03-27 --out q3-audit")
+    parser.add_argument("parameters", nargs="?", metavar="PARAMETERS.yaml", type=Path,
+                        help="parameters file (see parameters/); relative paths in it are relative to its folder")
+    parser.add_argument("--data", metavar="DIR", type=Path, help="folder of exports (passes*.csv/xlsx, ...)")
+    parser.add_argument("--start", help="first day, YYYY-MM-DD")
+    parser.add_argument("--end", help="last day, YYYY-MM-DD (included)")
+    parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
+    parser.add_argument("--all-quarters", action="store_true",
+                        help="one audit per entry of the parameters file's 'quarters:' list")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="the audit folder (default: outputs/<school>-<range>); with --all-quarters, the "
+                             "folder the quarters' folders go in")
+    parser.add_argument("--school", action="append", metavar="NAME", help="only this school (repeatable)")
+    parser.add_argument("--each-school", action="store_true",
+                        help="also a folder per school (schools/<school>/), under the district's audit")
+    parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: one per core)")
+    parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
+                        help="column-mapping file for another vendor's export headers")
+    parser.add_argument("--cache", metavar="DIR", type=Path,
+                        help="where the parsed Parquet cache lives (default: $PASSKIT_CACHE or ~/.cache/passkit)")
+    parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
+    parser.set_defaults(run=run_audit)
+
+
+def run_audit(args):
+    from . import audit, params
+
+    if args.jobs is not None and args.jobs < 1:
+        raise PasskitError(f"--jobs must be at least 1, not {args.jobs}")
+    settings = params.build(args.parameters, data=args.data, start=args.start, end=args.end,
+                            timezone=args.timezone, schools=args.school, columns=args.columns, cache=args.cache)
+    audits = audit.run(settings, out=args.out, all_quarters=args.all_quarters, each_school=args.each_school,
+                       jobs=args.jobs, refresh=args.refresh)
+    for done in audits:
+        print(f"{done.params.label}, {done.period.name}: {done.folder / 'index.html'}")
+    failed = [(done, run) for done in audits for run in done.failed]
+    for done, run in failed:
+        print(f"passkit: {run.name} failed in {done.folder}: {run.error}", file=sys.stderr)
+    if failed:
+        print(f"passkit: {len(failed)} of {sum(len(d.all_runs()) for d in audits)} notebooks failed; "
+              "their pages show the error", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
