@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     _report_command(commands)
     _demo_command(commands)
     _audit_command(commands)
+    _dashboard_command(commands)
     return parser
 
 
@@ -111,15 +112,55 @@ def run_demo(args):
     print(f"Wrote {result['passes_rows']:,} pass rows for {result['schools']} school(s) to {args.out}/")
 
 
+def _dashboard_command(commands):
+    parser = commands.add_parser(
+        "dashboard", help="serve the admin dashboard (read-only, behind a login) on this machine",
+        description="Serve the admin dashboard for a data folder with Voila on 127.0.0.1 and print its URL "
+                    "with the login token. The page is read-only; Ctrl-C stops the server.")
+    add_data_options(parser)
+    parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: %(default)s)")
+    parser.add_argument("--token", help="login token (default: a new random one each start)")
+    parser.add_argument("--password", action="store_true",
+                        help="also allow logging in with a password, asked for now")
+    parser.add_argument("--quarters", metavar="D1,D2,D3,D4",
+                        help="first days of the school's quarters, YYYY-MM-DD (default: the year's days with "
+                             "passes split into four equal runs)")
+    parser.set_defaults(run=run_dashboard)
+
+
+def run_dashboard(args):
+    from . import serve
+
+    if not 1 <= args.port <= 65535:
+        raise PasskitError(f"--port must be between 1 and 65535, not {args.port}")
+    from .reports import as_date
+
+    quarters = [as_date(q, "quarter start") for q in args.quarters.split(",") if q.strip()] if args.quarters else None
+    hashed = _ask_password() if args.password else ""
+    data = load_data(args)
+    serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed)
+
+
+def _ask_password() -> str:
+    import getpass
+
+    from jupyter_server.auth import passwd
+
+    first = getpass.getpass("Dashboard password: ")
+    if len(first) < 8 or getpass.getpass("Again: ") != first:
+        raise PasskitError("the password must be at least 8 characters and typed the same twice")
+    return passwd(first)
+
+
 def _audit_command(commands):
     parser = commands.add_parser(
         "audit", help="run every report notebook for a date range into a folder to hand to the principal",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run the report notebooks with papermill for one date range (or each quarter of a year) and "
-                    "write outputs/<school>-<range>/: index.html and one offline HTML page per report, every table "
-                    "as CSV and in reports.xlsx, every chart as PNG, the executed notebooks and manifest.json.\n"
-                    "Options given here override the parameters file. A failed notebook is kept with its error; "
-                    "the others finish and the command exits with status 1.",
+        description="Run the report notebooks with papermill for one date range (or each quarter of a year)\n"
+                    "and write outputs/<school>-<range>/: index.html and an offline HTML page per report, every\n"
+                    "table as CSV and in reports.xlsx, every chart as PNG, the executed notebooks, manifest.json.\n\n"
+                    "Options given here override the parameters file. A failed notebook is kept with its error,\n"
+                    "the others finish, and the command exits with status 1.",
         epilog="examples:\n"
                "  passkit audit parameters/2025-26-q3.yaml\n"
                "  passkit audit parameters/2025-26.yaml --all-quarters\n"
@@ -139,6 +180,8 @@ def _audit_command(commands):
     parser.add_argument("--each-school", action="store_true",
                         help="also a folder per school (schools/<school>/), under the district's audit")
     parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: one per core)")
+    parser.add_argument("--notebooks", metavar="DIR", type=Path,
+                        help="folder of the report notebooks, one per report (default: the ones passkit ships)")
     parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
                         help="column-mapping file for another vendor's export headers")
     parser.add_argument("--cache", metavar="DIR", type=Path,
@@ -155,9 +198,9 @@ def run_audit(args):
     settings = params.build(args.parameters, data=args.data, start=args.start, end=args.end,
                             timezone=args.timezone, schools=args.school, columns=args.columns, cache=args.cache)
     audits = audit.run(settings, out=args.out, all_quarters=args.all_quarters, each_school=args.each_school,
-                       jobs=args.jobs, refresh=args.refresh)
+                       jobs=args.jobs, notebooks=args.notebooks, refresh=args.refresh)
     for done in audits:
-        print(f"{done.params.label}, {done.period.name}: {done.folder / 'index.html'}")
+        print(f"{done.params.label}, {done.period.name}: open {done.folder / 'index.html'}")
     failed = [(done, run) for done in audits for run in done.failed]
     for done, run in failed:
         print(f"passkit: {run.name} failed in {done.folder}: {run.error}", file=sys.stderr)

@@ -1,0 +1,474 @@
+"""The admin dashboard that `passkit dashboard` serves with Voila: one page, in the order of the analytics page.
+
+A date range (presets or custom), a grade filter and, for a district, a school selector filter
+everything below: Daily Passes, Total Passes by Grade, Total Passes by Student, Frequent Flyers
+(graphs), then Room Usage and Staff Usage (tables sorted by clicking a header). Each has a Download
+menu whose files are written by `passkit.exports` / `passkit.charts.to_png`, so they equal what
+`passkit report` writes for the same range.
+
+Dates are relative to the data, not to today: an export is usually looked at after the fact (the
+demo is a past school year), so "this week" is the week of the last day with passes.
+
+Everything here runs in the kernel and is tested without a browser (tests/test_dashboard.py).
+"""
+
+import datetime as dt
+import os
+import re
+import tempfile
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import anywidget
+import ipywidgets as widgets
+import pandas as pd
+import traitlets
+
+from . import charts, exports, grades as grade_levels, reports
+from .errors import PasskitError
+
+STATIC = Path(__file__).parent / "static"
+ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
+ENV_QUARTERS = "PASSKIT_DASHBOARD_QUARTERS"
+ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
+CACHED_RANGES = 24  # report sets kept per kernel, so going back to a range is instant
+FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "png": "image/png"}
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str  # the report, as in passkit.reports
+    title: str
+    kind: str  # "graph" (chart; CSV, XLSX, PNG) or "report" (sortable table; CSV, XLSX)
+    note: str
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return ("csv", "xlsx", "png") if self.kind == "graph" else ("csv", "xlsx")
+
+
+SECTIONS = (
+    Section("daily_passes", "Daily Passes", "graph", "Passes each day, a line per grade."),
+    Section("passes_by_grade", "Total Passes by Grade", "graph", "All passes in the range, by grade."),
+    Section("passes_by_student", "Total Passes by Student", "graph",
+            "One dot per student; red dots are outliers for their grade. Point at a dot to see who it is."),
+    Section("frequent_flyers", "Frequent Flyers", "graph",
+            f"The {reports.FREQUENT_FLYERS} students with the most passes."),
+    Section("room_usage", "Room Usage", "report",
+            "Passes from and to each room. Click a column title to sort; click again to reverse."),
+    Section("staff_usage", "Staff Usage", "report",
+            "Passes created by each teacher or teacher-launched kiosk. Click a column title to sort."),
+)
+
+
+# ---- what is selected -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Selection:
+    """One filter state: an inclusive date range, one grade or all, one school or all."""
+
+    start: dt.date
+    end: dt.date
+    grade: str | None = None
+    school: str | None = None
+
+    @property
+    def grades(self) -> list[str] | None:
+        return [self.grade] if self.grade else None
+
+    @property
+    def schools(self) -> list[str] | None:
+        return [self.school] if self.school is not None else None
+
+    def describe(self) -> str:
+        """'Jan 5 – Mar 27, 2026 · grade 9 · North High'"""
+        parts = [format_range(self.start, self.end)]
+        if self.grade:
+            parts.append(f"grade {self.grade}" if self.grade != grade_levels.UNKNOWN else "unknown grade")
+        if self.school:
+            parts.append(self.school)
+        return " · ".join(parts)
+
+    def filename(self, name: str, fmt: str) -> str:
+        """room_usage_2026-01-05_2026-03-27[_grade-9][_north-high].csv"""
+        parts = [name, self.start.isoformat(), self.end.isoformat()]
+        if self.grade:
+            parts.append(f"grade-{self.grade}")
+        if self.school:
+            parts.append(re.sub(r"[^a-z0-9]+", "-", self.school.lower()).strip("-") or "school")
+        return "_".join(parts) + f".{fmt}"
+
+
+def format_range(start: dt.date, end: dt.date) -> str:
+    if start == end:
+        return f"{start:%a %b} {start.day}, {start.year}"
+    if start.year == end.year:
+        return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
+    return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+
+
+# ---- date presets -----------------------------------------------------------------------------------
+
+def school_year_start(day: dt.date) -> dt.date:
+    """School years run July 1 to June 30."""
+    return dt.date(day.year if day.month >= 7 else day.year - 1, 7, 1)
+
+
+def quarter_starts(days: list[dt.date], starts=None) -> list[dt.date]:
+    """The first day of each quarter of the school year holding the last day with passes.
+
+    `starts` (dates or 'YYYY-MM-DD') are the school's own quarter start dates. Without them, the
+    year's days with passes are split into four runs of equal length, which matches a school
+    calendar's quarters for a whole year; for a part-year export, pass the school's dates.
+    """
+    if starts:
+        chosen = sorted(reports.as_date(s, "quarter start") for s in starts)
+        return chosen
+    year_start = school_year_start(days[-1])
+    year = [d for d in days if d >= year_start]
+    count = min(4, len(year))
+    return [year[len(year) * q // count] for q in range(count)]
+
+
+def presets(days: list[dt.date], starts=None) -> "OrderedDict[str, tuple[dt.date, dt.date]]":
+    """Preset ranges, relative to the last day with passes: this week, last 30 days, each quarter, whole year."""
+    last = days[-1]
+    found = OrderedDict()
+    found["This week"] = (last - dt.timedelta(days=last.weekday()), last)
+    found["Last 30 days"] = (last - dt.timedelta(days=29), last)
+    begins = quarter_starts(days, starts)
+    for number, begin in enumerate(begins, start=1):
+        end = begins[number] - dt.timedelta(days=1) if number < len(begins) else max(last, begin)
+        if any(begin <= d <= end for d in days):  # only quarters with data
+            found[f"Quarter {number}"] = (begin, min(end, last))
+    found["Whole year"] = (begins[0], last)
+    return found
+
+
+def default_preset(options: dict) -> str:
+    """The latest quarter that has data."""
+    quarters = [label for label in options if label.startswith("Quarter")]
+    return quarters[-1] if quarters else "Whole year"
+
+
+# ---- reports and files ------------------------------------------------------------------------------
+
+class ReportCache:
+    """The six reports per selection, the most recent CACHED_RANGES kept."""
+
+    def __init__(self, data):
+        self.data = data
+        self.kept: OrderedDict = OrderedDict()
+
+    def tables(self, selection: Selection) -> dict[str, pd.DataFrame]:
+        if selection in self.kept:
+            self.kept.move_to_end(selection)
+            return self.kept[selection]
+        tables = reports.all_reports(self.data, selection.start, selection.end, selection.grades, selection.schools)
+        self.kept[selection] = tables
+        while len(self.kept) > CACHED_RANGES:
+            self.kept.popitem(last=False)
+        return tables
+
+
+def render_file(name: str, table: pd.DataFrame, fmt: str) -> bytes:
+    """The bytes of one download, written exactly as `passkit report` writes them."""
+    if fmt not in FORMATS:
+        raise PasskitError(f"unknown download format '{fmt}'")
+    with tempfile.TemporaryDirectory(prefix="passkit-download-") as folder:
+        path = Path(folder) / f"{name}.{fmt}"
+        if fmt == "csv":
+            exports.write_csv(table, path)
+        elif fmt == "xlsx":
+            exports.write_xlsx({name: table}, path)
+        else:
+            charts.to_png(charts.chart(name, table), path)
+        return path.read_bytes()
+
+
+def passes_in(tables: dict) -> int:
+    return int(tables["passes_by_grade"]["passes"].sum())
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A report as the page shows it: the headers a principal reads."""
+    return table.rename(columns=lambda c: exports.HEADERS.get(c, c))
+
+
+# ---- widgets ------------------------------------------------------------------------------------------
+
+class VegaChart(anywidget.AnyWidget):
+    """A Vega-Lite chart; setting `spec` redraws it in the page."""
+
+    _esm = STATIC / "vega_chart.js"
+    spec = traitlets.Dict().tag(sync=True)
+
+
+class DownloadMenu(anywidget.AnyWidget):
+    """A Download button with one menu item per format; the file is made in the kernel on click.
+
+    `provide(fmt) -> (filename, bytes)`. Anything but {"kind": "download", "format": <one of formats>}
+    from the page is ignored.
+    """
+
+    _esm = STATIC / "download_menu.js"
+    formats = traitlets.List(traitlets.Unicode(), read_only=True).tag(sync=True)
+    title = traitlets.Unicode("Download").tag(sync=True)
+
+    def __init__(self, formats, provide, title="Download"):
+        super().__init__(title=title)
+        self.set_trait("formats", list(formats))
+        self.provide = provide
+        self.on_msg(self._on_message)
+
+    def reply(self, content) -> tuple[dict, list[bytes]] | None:
+        """The message answering a request from the page, or None to ignore it."""
+        if not isinstance(content, dict) or content.get("kind") != "download":
+            return None
+        fmt = content.get("format")
+        if not isinstance(fmt, str) or fmt not in self.formats:
+            return None
+        try:
+            filename, payload = self.provide(fmt)
+        except PasskitError as exc:
+            return {"kind": "error", "text": str(exc)}, []
+        except Exception:  # never a traceback or table contents in the page or the server log
+            return {"kind": "error", "text": "This file could not be made."}, []
+        return {"kind": "file", "filename": filename, "mime": FORMATS[fmt]}, [payload]
+
+    def _on_message(self, _widget, content, _buffers):
+        answer = self.reply(content)
+        if answer:
+            self.send(*answer)
+
+
+STYLE = """<style>
+.passkit-app { max-width: 1040px; margin: 0 auto; font-size: 14px; }
+.passkit-app h1 { font-size: 22px; margin: 4px 0 0 0; }
+.passkit-app .passkit-subtitle { color: #555; margin-bottom: 8px; }
+.passkit-filters { background: #f4f6f8; border: 1px solid #dde2e7; border-radius: 6px; padding: 8px 10px;
+  position: sticky; top: 0; z-index: 10; }
+.passkit-status { min-height: 22px; font-weight: 600; margin: 6px 0 2px 0; }
+.passkit-state.updating { color: #8a5a00; }
+.passkit-state.problem { color: #b00020; }
+.passkit-section { border-top: 1px solid #dde2e7; padding-top: 10px; margin-top: 14px; }
+.passkit-section h2 { font-size: 18px; margin: 0; }
+.passkit-note { color: #555; margin: 2px 0 6px 0; }
+.passkit-empty { color: #444; background: #fafafa; border: 1px dashed #ccc; border-radius: 4px; padding: 18px;
+  text-align: center; }
+.passkit-updating .passkit-chart, .passkit-updating .itables_anywidget { opacity: 0.45; transition: opacity 0.1s; }
+.passkit-download { position: relative; display: inline-block; }
+.passkit-download-button { border: 1px solid #b8c0c8; background: white; border-radius: 4px; padding: 3px 10px;
+  cursor: pointer; font-size: 13px; }
+.passkit-download-button:hover { background: #eef2f5; }
+.passkit-download-menu { position: absolute; right: 0; top: 28px; z-index: 20; background: white; min-width: 140px;
+  border: 1px solid #b8c0c8; border-radius: 4px; box-shadow: 0 2px 8px rgba(0,0,0,0.15); }
+.passkit-download-menu[hidden] { display: none; }
+.passkit-download-menu button { display: block; width: 100%; text-align: left; border: none; background: white;
+  padding: 6px 12px; cursor: pointer; font-size: 13px; }
+.passkit-download-menu button:hover { background: #eef2f5; }
+.passkit-download-status { margin-left: 6px; color: #555; font-size: 12px; }
+</style>"""
+
+
+class SectionView:
+    """One graph or report: a title row with its Download menu, then the chart or table, or a sentence when empty."""
+
+    def __init__(self, section: Section, app: "App"):
+        self.section, self.app = section, app
+        self.menu = DownloadMenu(section.formats, self.download, title=f"Download {section.title}")
+        self.empty = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.empty.add_class("passkit-empty")
+        if section.kind == "graph":
+            self.view = VegaChart()
+        else:
+            from itables.widget import ITable
+
+            self.view = ITable(pd.DataFrame(), maxBytes=0, pageLength=15, lengthMenu=[15, 50, 100, 500],
+                               classes="display compact", order=[])
+        self.view.add_class(f"passkit-{section.name}")
+        header = widgets.HBox([widgets.HTML(f"<h2>{section.title}</h2>"), self.menu],
+                              layout=widgets.Layout(justify_content="space-between", align_items="center"))
+        note = widgets.HTML(f'<div class="passkit-note">{section.note}</div>')
+        self.box = widgets.VBox([header, note, self.empty, self.view])
+        self.box.add_class("passkit-section")
+        self.box.add_class(f"passkit-section-{section.name}")
+
+    def show(self, table: pd.DataFrame, selection: Selection, revision: int, any_passes: bool):
+        if not any_passes:
+            self.empty.value = f"No passes {_words(selection)}, so there is nothing to show here."
+            self.empty.layout.display = None
+            self.view.layout.display = "none"
+            return
+        self.empty.layout.display = "none"
+        self.view.layout.display = None
+        if self.section.kind == "graph":
+            spec = charts.spec(self.section.name, table)
+            spec["usermeta"] = {"revision": revision}
+            self.view.spec = spec
+        else:
+            self.view.update(shown_table(table), maxBytes=0, order=[])
+
+    def download(self, fmt: str) -> tuple[str, bytes]:
+        selection = self.app.selection()
+        table = self.app.cache.tables(selection)[self.section.name]
+        return selection.filename(self.section.name, fmt), render_file(self.section.name, table, fmt)
+
+
+def _words(selection: Selection) -> str:
+    text = f"from {format_range(selection.start, selection.end)}" if selection.start != selection.end \
+        else f"on {format_range(selection.start, selection.end)}"
+    if selection.grade:
+        text += f" for grade {selection.grade}" if selection.grade != grade_levels.UNKNOWN else " for unknown grade"
+    if selection.school:
+        text += f" at {selection.school}"
+    return text
+
+
+class App(widgets.VBox):
+    """The whole page. `App(data)` with a loaded `PassData`; `App.from_parameters(...)` in the notebook."""
+
+    def __init__(self, data, *, quarters=None, title="Hall pass analytics"):
+        super().__init__()
+        self.add_class("passkit-app")
+        self.data = data
+        self.cache = ReportCache(data)
+        self.days = data_days(data)
+        if not self.days:
+            raise PasskitError("the data holds no passes, so there is nothing to show")
+        self.presets = presets(self.days, quarters)
+        self.revision = 0
+        self._quiet = False  # set while the app itself moves the pickers
+
+        first, last = self.days[0], self.days[-1]
+        choice = default_preset(self.presets)
+        start, end = self.presets[choice]
+        self.preset = widgets.Dropdown(options=[*self.presets, CUSTOM], value=choice, description="Range",
+                                       layout=widgets.Layout(width="230px"))
+        self.start = widgets.DatePicker(value=start, min=first, max=last, description="From",
+                                        layout=widgets.Layout(width="220px"))
+        self.end = widgets.DatePicker(value=end, min=first, max=last, description="To",
+                                      layout=widgets.Layout(width="220px"))
+        self.grade = widgets.Dropdown(options=[ALL_GRADES, *data_grades(data)], value=ALL_GRADES,
+                                      description="Grade", layout=widgets.Layout(width="200px"))
+        named = [s for s in data.schools if s]
+        self.school = widgets.Dropdown(options=[ALL_SCHOOLS, *named], value=ALL_SCHOOLS, description="School",
+                                       layout=widgets.Layout(width="280px", display=None if len(named) > 1 else "none"))
+        for control in (self.preset, self.start, self.end, self.grade, self.school):
+            control.style.description_width = "48px"
+        self.status = widgets.HTML()
+        self.status.add_class("passkit-status")
+        filters = widgets.VBox([widgets.HBox([self.preset, self.start, self.end]),
+                                widgets.HBox([self.grade, self.school]), self.status])
+        filters.add_class("passkit-filters")
+        self.sections = [SectionView(section, self) for section in SECTIONS]
+        summary = data.summary
+        heading = widgets.HTML(
+            f"{STYLE}<h1>{title}</h1><div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
+            f"from {format_range(first, last)}. Dates below follow the last day with passes.</div>")
+        self.body = widgets.VBox([s.box for s in self.sections])
+        self.children = [heading, filters, self.body]
+
+        self.preset.observe(self._preset_changed, "value")
+        for control in (self.start, self.end, self.grade, self.school):
+            control.observe(self._filter_changed, "value")
+        self.refresh()
+
+    @classmethod
+    def from_parameters(cls, data_dir=None, timezone="America/Chicago", quarters=None, cache_dir=None):
+        """The notebook's entry point: a data folder, or (served) the cache `passkit dashboard` loaded."""
+        from .data import load, open_cache
+
+        quarters = quarters or os.environ.get(ENV_QUARTERS) or None
+        if isinstance(quarters, str):
+            quarters = [q for q in quarters.split(",") if q.strip()]
+        if data_dir:
+            data = load(data_dir, timezone, cache_dir=cache_dir)
+        elif os.environ.get(ENV_CACHE):
+            data = open_cache(Path(os.environ[ENV_CACHE]))
+        else:
+            raise PasskitError(f"no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
+        return cls(data, quarters=quarters)
+
+    # -- state --
+
+    def selection(self) -> Selection:
+        """The current filters, checked: a client can send anything, so nothing is taken on trust."""
+        start, end = self.start.value, self.end.value
+        if not isinstance(start, dt.date) or not isinstance(end, dt.date):
+            raise PasskitError("Pick both a From and a To date.")
+        if start > end:
+            raise PasskitError("The From date is after the To date.")
+        grade = None if self.grade.value == ALL_GRADES else self.grade.value
+        school = None if self.school.value == ALL_SCHOOLS else self.school.value
+        return Selection(start, end, grade, school)
+
+    def refresh(self):
+        """Recompute and redraw everything for the current filters; say so while it works."""
+        try:
+            selection = self.selection()
+        except PasskitError as exc:
+            return self._say(str(exc), "problem")
+        self._say(f"Updating… {selection.describe()}", "updating")
+        self.body.add_class("passkit-updating")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tables = self.cache.tables(selection)
+                self.revision += 1
+                count = passes_in(tables)
+                for view in self.sections:
+                    view.show(tables[view.section.name], selection, self.revision, count > 0)
+        except PasskitError as exc:
+            return self._say(str(exc), "problem")
+        except Exception:  # the page says something went wrong; no traceback, no data in logs
+            return self._say("Something went wrong while updating. Try another range.", "problem")
+        finally:
+            self.body.remove_class("passkit-updating")
+        self._say(f"{count:,} passes · {selection.describe()}" if count else
+                  f"No passes {_words(selection)}.", "done")
+
+    def _say(self, text: str, state: str):
+        import html
+
+        self.status.value = f'<span class="passkit-state {state}" data-state="{state}">{html.escape(text)}</span>'
+
+    # -- events --
+
+    def _preset_changed(self, change):
+        if self._quiet or change["new"] not in self.presets:
+            return
+        start, end = self.presets[change["new"]]
+        self._quiet = True
+        try:
+            self.start.value, self.end.value = start, end
+        finally:
+            self._quiet = False
+        self.refresh()
+
+    def _filter_changed(self, change):
+        if self._quiet:
+            return
+        if change["owner"] in (self.start, self.end):
+            matching = [label for label, span in self.presets.items()
+                        if span == (self.start.value, self.end.value)]
+            self._quiet = True
+            try:
+                self.preset.value = matching[0] if matching else CUSTOM
+            finally:
+                self._quiet = False
+        self.refresh()
+
+
+def data_days(data) -> list[dt.date]:
+    """Every local date with at least one pass, in order."""
+    frame = reports.passes_frame(data).select("date").unique().sort("date").collect(backend="pandas").to_native()
+    return [reports.as_date(value) for value in frame["date"]]
+
+
+def data_grades(data) -> list[str]:
+    frame = reports.passes_frame(data).select("grade").unique().collect(backend="pandas").to_native()
+    return sorted(frame["grade"].dropna(), key=grade_levels.sort_key)

@@ -1,0 +1,112 @@
+"""Serve notebooks/dashboard.ipynb with Voila, locked down: `passkit dashboard` calls `serve`.
+
+The settings live in config/voila.json (read explicitly, never a user's ~/.jupyter): login by
+token (or password), sources stripped, tracebacks hidden, no files served beside the notebook,
+preheated kernels, idle kernels culled. Voila's kernel websocket only forwards comm and
+kernel-info messages, so the page cannot run code. On top of Voila this adds one route,
+/passkit/static/, serving the Vega bundle the charts draw with (nothing comes from a CDN), and
+logs requests with the token scrubbed.
+"""
+
+import functools
+import os
+import secrets
+from pathlib import Path
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.log import log_request
+from jupyter_server.utils import url_path_join
+from tornado import web
+from voila.app import Voila
+
+from .dashboard import ENV_CACHE, ENV_QUARTERS
+from .errors import PasskitError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "dashboard.ipynb"
+CONFIG_DIR = ROOT / "config"
+STATIC = Path(__file__).parent / "static"
+ASSETS = {"vega.js": "application/javascript"}
+
+
+def vega_bundle_file(cache_root: Path) -> Path:
+    """Vega, Vega-Lite and vega-embed from vl-convert, written once per vl-convert version (takes a few seconds)."""
+    import vl_convert
+
+    from . import charts
+
+    path = Path(cache_root) / "assets" / f"vega-{vl_convert.__version__}.js"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_text(charts.vega_bundle(), encoding="utf-8")
+        partial.replace(path)
+    return path
+
+
+class AssetHandler(JupyterHandler):
+    """The chart library, to logged-in pages only; cached by the browser for a day."""
+
+    def initialize(self, files: dict):
+        self.files = files
+
+    @web.authenticated
+    def get(self, name):
+        if name not in self.files:
+            raise web.HTTPError(404)
+        self.set_header("Content-Type", ASSETS[name])
+        self.set_header("Cache-Control", "private, max-age=86400")
+        self.finish(self.files[name].read_bytes())
+
+
+class DashboardServer(Voila):
+    """Voila plus the asset route and scrubbed request logs."""
+
+    bundle = None  # Path of the Vega bundle, set by `serve`
+
+    def init_settings(self):
+        settings = super().init_settings()
+        settings["log_function"] = functools.partial(log_request, record_prometheus_metrics=False)
+        return settings
+
+    def init_handlers(self):
+        route = url_path_join(self.server_url, r"/passkit/static/(.*)")
+        return [(route, AssetHandler, {"files": {"vega.js": self.bundle}}), *super().init_handlers()]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def dashboard_url(port: int, token: str) -> str:
+    return f"http://127.0.0.1:{port}/?token={token}"
+
+
+def voila_argv(port: int) -> list[str]:
+    return [str(NOTEBOOK), f"--port={port}", f"--Voila.config_file_paths={CONFIG_DIR}"]
+
+
+def use_repo_templates():
+    """Voila finds the `passkit` page template (config/jupyter/voila/templates) through JUPYTER_PATH."""
+    paths = [str(CONFIG_DIR / "jupyter"), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def serve(data, *, port: int = 8866, token: str | None = None, quarters=None, hashed_password: str = "",
+          announce=print) -> None:
+    """Serve the dashboard for a loaded `PassData` until interrupted. The page needs the token (or password)."""
+    if not NOTEBOOK.exists():
+        raise PasskitError("the dashboard notebook is missing", file=NOTEBOOK)
+    token = token or new_token()
+    if len(token) < 16:
+        raise PasskitError("--token must be at least 16 characters (leave it out to get a random one)")
+    os.environ[ENV_CACHE] = str(data.cache)  # kernels inherit it and open the cache read-only
+    if quarters:
+        os.environ[ENV_QUARTERS] = ",".join(str(q) for q in quarters)
+    DashboardServer.bundle = vega_bundle_file(Path(data.cache).parent)
+    use_repo_templates()
+    config = {"PasswordIdentityProvider": {"hashed_password": hashed_password}} if hashed_password else {}
+    announce(f"Dashboard: {dashboard_url(port, token)}\n(open it in a browser on this machine; Ctrl-C stops it)")
+    from traitlets.config import Config
+
+    DashboardServer.launch_instance(voila_argv(port), token=token, config=Config(config))
