@@ -21,6 +21,10 @@ from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PAS
                      PASS_TYPES, ROOMS, ROSTER, STAFF, TRUE_WORDS)
 
 FILE = "_file"
+PLAIN_TIME = "%Y-%m-%dT%H:%M:%S"  # the usual export time: school-local, no offset
+CLOCK_YEARS = (1900, 2200)  # the span of years whose clock changes are looked up
+# Small row groups let a date range skip most of a school's year (the cache is sorted by school, then time).
+ROW_GROUP_ROWS = 20_480
 MALFORMED = "the row has the wrong number of fields"
 
 # Checked in this order; a row is rejected for the first rule it breaks.
@@ -125,27 +129,51 @@ def _register_grade_map(con):
 
 
 def _check(con, timezone):
-    """Type every row, give each rejected row its first broken rule, mark duplicates."""
+    """Type every row, give each rejected row its first broken rule, find duplicates and students."""
+    _register_clock_changes(con, timezone)
     reasons = " ".join(f"WHEN {rule} THEN '{reason}'" for rule, reason in REJECT_RULES)
-    con.execute(f"""
-        CREATE TEMP TABLE typed AS
-        SELECT r.*, coalesce(r.school, '') AS school_key,
-               try_cast(r.start_time AS TIMESTAMPTZ) AS start_instant,
-               try_cast(r.end_time AS TIMESTAMPTZ) AS end_instant,
-               timezone('{timezone}', start_instant) AS start_local,
-               timezone('{timezone}', end_instant) AS end_local,
-               gm.grade AS grade_norm
-        FROM raw r LEFT JOIN grade_map gm ON gm.spelling = r.grade""")
+    # Most times are plain 'YYYY-MM-DDTHH:MM:SS' wall-clock times on a day without a clock change:
+    # those are already school-local and their difference is real minutes, so only the others go
+    # through the (slow) time-zone conversion. Both ways give the same values.
     con.execute(f"""
         CREATE TEMP TABLE checked AS
+        WITH plain AS (
+            SELECT r.*, coalesce(r.school, '') AS school_key, gm.grade AS grade_norm,
+                   (CAST(_file AS BIGINT) << 40) + _line AS row_key,
+                   try_strptime(r.start_time, '{PLAIN_TIME}') AS start_plain,
+                   try_strptime(r.end_time, '{PLAIN_TIME}') AS end_plain
+            FROM raw r LEFT JOIN grade_map gm ON gm.spelling = r.grade),
+        easy AS (
+            SELECT p.*, start_plain IS NOT NULL AND sc.day IS NULL AS start_easy,
+                   end_plain IS NOT NULL AND ec.day IS NULL AS end_easy
+            FROM plain p LEFT JOIN clock_changes sc ON sc.day = CAST(p.start_plain AS DATE)
+            LEFT JOIN clock_changes ec ON ec.day = CAST(p.end_plain AS DATE)),
+        typed AS (
+            SELECT * EXCLUDE (start_plain, end_plain, start_easy, end_easy),
+                   CASE WHEN start_easy THEN start_plain
+                        ELSE timezone('{timezone}', try_cast(start_time AS TIMESTAMPTZ)) END AS start_local,
+                   CASE WHEN end_easy THEN end_plain
+                        ELSE timezone('{timezone}', try_cast(end_time AS TIMESTAMPTZ)) END AS end_local,
+                   -- durations from instants, so a pass across a clock change counts real minutes
+                   CASE WHEN start_easy AND end_easy AND abs(date_diff('day', start_plain, end_plain)) <= 1
+                        THEN epoch(end_plain) - epoch(start_plain)
+                        ELSE epoch(try_cast(end_time AS TIMESTAMPTZ)) - epoch(try_cast(start_time AS TIMESTAMPTZ))
+                   END AS seconds
+            FROM easy)
         SELECT *, CASE {reasons} ELSE NULL END AS reason FROM typed""")
+    # The first copy (by file, then line) of a pass_id in a school is kept; hashing the keys first
+    # keeps the exact comparison to the few candidates.
     con.execute("""
-        CREATE TEMP TABLE ranked AS
-        SELECT *,
-               row_number() OVER w AS copy,
-               first_value(_file) OVER w AS first_file, first_value(_line) OVER w AS first_line
-        FROM checked WHERE reason IS NULL
-        WINDOW w AS (PARTITION BY school_key, pass_id ORDER BY _file, _line)""")
+        CREATE TEMP TABLE duplicated AS
+        SELECT school_key, pass_id, min(row_key) AS first_key FROM checked
+        WHERE reason IS NULL AND hash(school_key, pass_id) IN (
+            SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL)
+            GROUP BY h HAVING count(*) > 1)
+        GROUP BY ALL HAVING count(*) > 1""")
+    con.execute("""
+        CREATE TEMP VIEW kept AS
+        SELECT c.* FROM checked c LEFT JOIN duplicated d USING (school_key, pass_id)
+        WHERE c.reason IS NULL AND (d.first_key IS NULL OR c.row_key = d.first_key)""")
     con.execute("""
         CREATE TEMP TABLE roster_grades AS
         SELECT coalesce(r.school, '') AS school_key, r.student_id,
@@ -153,7 +181,7 @@ def _check(con, timezone):
         FROM roster r LEFT JOIN grade_map gm ON gm.spelling = r.grade
         WHERE r.student_id IS NOT NULL GROUP BY ALL""")
     # A grade is the student's: from their latest pass that names one, else the roster (a roster
-    # without a school column applies to every school), else Unknown. Likewise the name.
+    # row without a school applies to every school), else Unknown. Likewise the name.
     con.execute("""
         CREATE TEMP TABLE students AS
         SELECT s.school_key, s.student_id, s.own_grade,
@@ -162,10 +190,23 @@ def _check(con, timezone):
         FROM (SELECT school_key, student_id,
                      arg_max(grade_norm, start_local) FILTER (grade_norm <> 'Unknown') AS own_grade,
                      arg_max(student_name, start_local) FILTER (student_name IS NOT NULL) AS own_name
-              FROM ranked WHERE copy = 1 GROUP BY ALL) s
+              FROM kept GROUP BY ALL) s
         LEFT JOIN roster_grades rs ON rs.school_key = s.school_key AND rs.student_id = s.student_id
         LEFT JOIN (SELECT student_id, max(grade) AS grade, max(name) AS name
                    FROM roster_grades WHERE school_key = '' GROUP BY ALL) ra ON ra.student_id = s.student_id""")
+
+
+def _register_clock_changes(con, timezone):
+    """`clock_changes`: local days near a change of the UTC offset (where wall-clock minutes lie)."""
+    con.execute(f"""
+        CREATE TEMP TABLE clock_changes AS
+        WITH days AS (
+            SELECT CAST(range AS DATE) AS day,
+                   epoch(range) - epoch(timezone('{timezone}', range)) AS utc_offset
+            FROM range(TIMESTAMP '{CLOCK_YEARS[0]}-01-01', TIMESTAMP '{CLOCK_YEARS[1]}-01-01', INTERVAL 1 DAY))
+        SELECT day FROM (SELECT day, min(utc_offset) OVER w <> max(utc_offset) OVER w AS changes FROM days
+                         WINDOW w AS (ORDER BY day ROWS BETWEEN 1 PRECEDING AND 2 FOLLOWING))
+        WHERE changes""")
 
 
 def _write(con, out, malformed, per_file, timezone):
@@ -178,17 +219,13 @@ def _write(con, out, malformed, per_file, timezone):
                lower(k.pass_type) AS pass_type,
                k.start_local AS start_time, k.end_local AS end_time,
                CAST(k.start_local AS DATE) AS date,
-               -- durations from instants, so a pass across a clock change counts real minutes
-               CASE WHEN k.end_instant >= k.start_instant
-                    THEN (epoch(k.end_instant) - epoch(k.start_instant)) / 60.0 END AS minutes,
-               coalesce(k.end_instant < k.start_instant, false) AS ended_before_start,
-               coalesce(k.grade_norm, 'Unknown') = 'Unknown' AND s.own_grade IS NULL
-                   AND s.grade <> 'Unknown' AS grade_from_roster,
+               CASE WHEN k.seconds >= 0 THEN k.seconds / 60.0 END AS minutes,
+               coalesce(k.seconds < 0, false) AS ended_before_start,
+               s.own_grade IS NULL AND s.grade <> 'Unknown' AS grade_from_roster,
                k._file AS source_file, k._line AS source_line
-        FROM ranked k JOIN students s USING (school_key, student_id)
-        WHERE k.copy = 1
+        FROM kept k JOIN students s USING (school_key, student_id)
         ORDER BY school, start_time, pass_id
-        ) TO '{out / "passes.parquet"}' (FORMAT parquet, COMPRESSION zstd)""")
+        ) TO '{out / "passes.parquet"}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""")
     names = [entry["file"] for entry in per_file]
     con.register("file_names", pa.table({"_file": pa.array(range(len(names)), pa.int32()),
                                          "file": pa.array(names, pa.string())}))
@@ -201,10 +238,11 @@ def _write(con, out, malformed, per_file, timezone):
             SELECT f.file, c._line AS line, c.reason, {raw_columns}
             FROM checked c JOIN file_names f USING (_file) WHERE c.reason IS NOT NULL
             UNION ALL
-            SELECT f.file, d._line, 'duplicate pass_id (first seen in ' || f1.file || ' line ' || d.first_line || ')',
-                   {raw_columns.replace('c.', 'd.')}
-            FROM ranked d JOIN file_names f USING (_file) JOIN file_names f1 ON f1._file = d.first_file
-            WHERE d.copy > 1
+            SELECT f.file, c._line, 'duplicate pass_id (first seen in ' || f1.file || ' line '
+                   || (d.first_key & {(1 << 40) - 1}) || ')', {raw_columns}
+            FROM checked c JOIN duplicated d USING (school_key, pass_id) JOIN file_names f USING (_file)
+            JOIN file_names f1 ON f1._file = d.first_key >> 40
+            WHERE c.reason IS NULL AND c.row_key <> d.first_key
             UNION ALL
             SELECT file, line, '{MALFORMED}', {", ".join("NULL" for _ in ("school", *PASS_COLUMNS))}
             FROM malformed)
