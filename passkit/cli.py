@@ -73,21 +73,62 @@ def _report_command(commands):
     parser.add_argument("--out", metavar="DIR", type=Path, default=Path("report"), help="output folder (default: %(default)s)")
     parser.add_argument("--grade", action="append", metavar="GRADE", help="only these grades (repeatable)")
     parser.add_argument("--school", action="append", metavar="NAME", help="only these schools (repeatable)")
+    parser.add_argument("--each-school", action="store_true",
+                        help="also one folder per school (OUT/schools/<school>/); OUT holds the district roll-up")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="where the aggregations run: DuckDB in this process (default) or Apache Spark "
+                             "(needs pip install 'passkit[spark]'; $PASSKIT_SPARK_MASTER, default local[*])")
     parser.set_defaults(run=run_report)
 
 
 def run_report(args):
     from . import reports
-    from .exports import write_report_folder
 
     data = load_data(args)
-    tables = reports.all_reports(data, args.start, args.end, args.grade, args.school)
-    write_report_folder(data, tables, args.out, start=args.start, end=args.end)
+    _check_schools(data, args.school, args.each_school, args.data)
+    source = _engine(args.engine, data)
+    tables = reports.all_reports(source, args.start, args.end, args.grade, args.school)
+    _write_report(data, tables, args.out, args.start, args.end, args.school)
+    if args.each_school:
+        from .params import slug
+
+        for school in args.school or [s for s in data.schools if s]:
+            _write_report(data, reports.all_reports(source, args.start, args.end, args.grade, [school]),
+                          args.out / "schools" / slug(school), args.start, args.end, [school])
     summary = data.summary
     print(f"Read {summary['rows_read']:,} rows from {len(summary['files'])} file(s): kept {summary['passes_kept']:,} "
           f"passes, dropped {summary['duplicates_dropped']:,} duplicates, rejected {summary['rows_rejected']:,} rows.")
     in_range = int(tables["passes_by_grade"]["passes"].sum())
     print(f"{in_range:,} passes from {args.start} to {args.end}. Reports written to {args.out}/")
+
+
+def _check_schools(data, schools, each_school, folder):
+    known = [school for school in data.schools if school]
+    if each_school and not known:
+        raise PasskitError("--each-school needs exports with a 'school' column", file=folder)
+    for school in schools or []:
+        if school not in known:
+            raise PasskitError(f"school '{school}' is not in the data ({', '.join(known) or 'no school column'})",
+                               file=folder)
+
+
+def _engine(engine, data):
+    """What the reports read: the DuckDB-backed data itself, or Spark frames over its Parquet cache."""
+    if engine != "spark":
+        return data
+    import os
+
+    from . import spark
+
+    return spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
+
+
+def _write_report(data, tables, out, start, end, schools):
+    from .exports import write_csv, write_report_folder
+
+    write_report_folder(data, tables, out, start=start, end=end)
+    if schools:  # a school's folder holds only its own rejected rows: they name students
+        write_csv(data.rejected(schools), out / "rejected.csv")
 
 
 def _demo_command(commands):

@@ -48,8 +48,12 @@ class PassData:
     def schools(self) -> list[str]:
         return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM passes ORDER BY 1").fetchall()]
 
-    def rejected(self) -> pd.DataFrame:
-        return self.con.sql(f"SELECT * FROM read_parquet('{self.cache / 'rejected.parquet'}')").df()
+    def rejected(self, schools=None) -> pd.DataFrame:
+        """The rows not kept, with their reason; with `schools`, only rows that name one of them."""
+        rows = self.con.sql(f"SELECT * FROM read_parquet('{self.cache / 'rejected.parquet'}')")
+        if schools:
+            rows = rows.filter(duckdb.ColumnExpression("school").isin(*map(duckdb.ConstantExpression, schools)))
+        return rows.df()
 
 
 def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir=None,

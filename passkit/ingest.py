@@ -288,7 +288,11 @@ def _summary(con, out, per_file, timezone):
 
 
 def _side_table(con, path, spec, column_map):
-    """rooms.csv / staff.csv as a DuckDB relation with every listed column (blank school = '')."""
+    """rooms.csv / staff.csv as a DuckDB relation with every listed column.
+
+    A row without a school applies to every school in the passes (as a roster row does), unless
+    the same school lists that room or person itself; the first row of a name wins.
+    """
     required, optional = spec
     names = ("school", *required, *(c for c in optional if c != "school"))
     if path:
@@ -298,8 +302,15 @@ def _side_table(con, path, spec, column_map):
     for name in names:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
-    con.register("side", table.select(list(names)))
+    con.register("side", table.select([*names, LINE]))
     casts = {"max_passes_from": "TRY_CAST(max_passes_from AS INTEGER)", "max_passes_to": "TRY_CAST(max_passes_to AS INTEGER)"}
-    select = ", ".join(casts.get(n, n) + f" AS {n}" if n != "school" else "coalesce(school, '') AS school" for n in names)
+    select = ", ".join(casts.get(n, n) + f" AS {n}" if n != "school" else "coalesce(side.school, s.school) AS school"
+                       for n in names)
     key = ", ".join(("school", required[0]))
-    return con.sql(f"SELECT DISTINCT ON ({key}) {select} FROM side WHERE {required[0]} IS NOT NULL ORDER BY {key}")
+    return con.sql(f"""
+        WITH schools AS (SELECT DISTINCT school_key AS school FROM students
+                         UNION ALL SELECT '' WHERE NOT EXISTS (SELECT 1 FROM students))
+        SELECT DISTINCT ON ({key}) {select} FROM side
+        LEFT JOIN schools s ON side.school IS NULL
+        WHERE {required[0]} IS NOT NULL
+        ORDER BY {key}, side.school IS NULL, {LINE}""")

@@ -57,8 +57,7 @@ def frequent_flyers(data, start, end, grades=None, schools=None, top: int = FREQ
 
     Minutes come from passes that ended, and not before they started.
     """
-    table = _per_student(in_range(data, start, end, grades, schools)).sort(FLYER_ORDER, descending=FLYER_DESCENDING)
-    return _flyers(_collect(table.head(top)), top)
+    return _flyers(_collect(_per_student(in_range(data, start, end, grades, schools))), top)
 
 
 def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.DataFrame]:
@@ -82,26 +81,22 @@ def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.Dat
 
 # ---- the aggregations (on the engine) and the finishing touches (on the small results, in pandas) ------
 
-FLYER_ORDER, FLYER_DESCENDING = ["passes", "minutes_out", "student_id", "school"], [True, True, False, False]
-
-
 def _date_grade_counts(passes: nw.LazyFrame) -> pd.DataFrame:
     return _collect(passes.group_by("date", "grade").agg(passes=nw.len()))
 
 
 def _daily(counts: pd.DataFrame) -> pd.DataFrame:
+    counts = counts.astype({"date": "datetime64[us]"})  # Spark hands back datetime.date objects
     grid = counts[["date"]].drop_duplicates().merge(counts[["grade"]].drop_duplicates(), how="cross")
     table = grid.merge(counts, on=["date", "grade"], how="left")
     return _by_grade(table.fillna({"passes": 0}), "date")
 
 
 def _per_student(passes: nw.LazyFrame) -> nw.LazyFrame:
-    # Minutes are summed as whole milliseconds (exact in any order) and rounded half up: a plain float
-    # sum depends on the engine's order of addition, and its rounding to 0.1 then flips between runs.
-    return passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0)).group_by(
-        "school", "student_id").agg(
-        nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum(),
-    ).with_columns(minutes_out=((nw.col("_ms").fill_null(0) + 3_000) // 6_000) / 10).drop("_ms")
+    # Minutes are summed as whole milliseconds: exact in any order of addition (a float sum is
+    # not, and its rounding to a tenth then flips between runs and engines).
+    return passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0)).group_by("school", "student_id").agg(
+        nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum())
 
 
 def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
@@ -114,7 +109,10 @@ def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:
-    table = table.sort_values(FLYER_ORDER, ascending=[not d for d in FLYER_DESCENDING]).head(top)
+    # a tenth of a minute, rounded half up
+    table = table.assign(minutes_out=((table["_ms"].fillna(0) + 3_000) // 6_000) / 10)
+    table = table.sort_values(["passes", "minutes_out", "student_id", "school"],
+                              ascending=[False, False, True, True]).head(top)
     return _finish(table[["school", "student_id", "student_name", "grade", "passes", "minutes_out"]])
 
 

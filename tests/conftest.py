@@ -56,3 +56,18 @@ def demo_folder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_data(demo_folder, tmp_path_factory):
     return passkit.load(demo_folder, "America/Chicago", cache_dir=tmp_path_factory.mktemp("demo-cache"))
+
+
+@pytest.fixture(scope="session")
+def demo_district_folder(tmp_path_factory):
+    """A small demo district (3 schools of 150 students, a whole year), generated once per test session."""
+    from passkit import demo
+
+    out = tmp_path_factory.mktemp("demo-district")
+    demo.generate(out, schools=3, students_per_school=150)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_district(demo_district_folder, tmp_path_factory):
+    return passkit.load(demo_district_folder, "America/Chicago", cache_dir=tmp_path_factory.mktemp("district-cache"))
