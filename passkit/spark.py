@@ -48,6 +48,12 @@ def load(path, spark=None) -> SparkPassData:
     return SparkPassData(nw.from_native(spark.read.parquet(location)), spark=spark)
 
 
+def quiet():
+    """PySpark 4.3 warns on every transfer that pandas 3 is not fully supported; the paths passkit uses work."""
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="pyspark")
+
+
 def session(master: str = "local[*]", app: str = "passkit"):
     """A quiet SparkSession: UTC, few shuffle partitions (report results are small), Arrow transfers."""
     try:
@@ -56,8 +62,7 @@ def session(master: str = "local[*]", app: str = "passkit"):
         raise PasskitError("the Spark engine needs PySpark: pip install 'passkit[spark]'") from None
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # one machine: no network lookup, no warning
-    # PySpark 4.3 warns on every transfer that pandas 3 is not fully supported; the paths passkit uses work.
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    quiet()
     spark = (SparkSession.builder.master(master).appName(app)
              .config("spark.sql.session.timeZone", "UTC")
              .config("spark.sql.shuffle.partitions", "8")

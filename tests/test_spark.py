@@ -1,0 +1,69 @@
+"""The Spark engine: the same report functions on PySpark frames give DuckDB's tables (local[2])."""
+
+import pandas as pd
+import pytest
+
+from passkit import reports
+from passkit.cli import main
+
+pyspark = pytest.importorskip("pyspark", reason="the spark extra is not installed")
+pytestmark = [pytest.mark.spark,  # passkit.spark.quiet(), which pytest's per-test warning capture undoes
+              pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
+Q3 = ("2026-01-05", "2026-03-27")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from passkit import spark as passkit_spark
+
+    session = passkit_spark.session("local[2]")
+    yield session
+    session.stop()
+
+
+def same_tables(ours: dict, theirs: dict):
+    for name in reports.REPORTS:
+        pd.testing.assert_frame_equal(ours[name], theirs[name], check_exact=True, obj=name)
+
+
+def test_spark_gives_duckdbs_tables_for_a_school(spark, demo_data):
+    from passkit import spark as passkit_spark
+
+    data = passkit_spark.load(demo_data.cache, spark)
+    for start, end, grades in (Q3 + (None,), ("2025-08-01", "2026-06-30", ["9", "Grade 10"])):
+        same_tables(reports.all_reports(data, start, end, grades), reports.all_reports(demo_data, start, end, grades))
+    # each report on its own too, and an empty range
+    for name in reports.REPORTS:
+        pd.testing.assert_frame_equal(getattr(reports, name)(data, *Q3), getattr(reports, name)(demo_data, *Q3))
+    empty = reports.all_reports(data, "2026-07-01", "2026-07-31")
+    assert all(len(empty[name]) == 0 for name in ("daily_passes", "passes_by_grade", "passes_by_student"))
+
+
+def test_spark_gives_duckdbs_tables_for_a_district(spark, demo_district):
+    from passkit import spark as passkit_spark
+
+    data = passkit_spark.load(demo_district.cache, spark)
+    assert data.schools == demo_district.schools
+    for schools in (None, ["Lincoln High", "Roosevelt High"]):
+        same_tables(reports.all_reports(data, *Q3, schools=schools), reports.all_reports(demo_district, *Q3,
+                                                                                          schools=schools))
+
+
+def test_a_plain_parquet_path_of_passes(spark, demo_district, tmp_path):
+    from passkit import spark as passkit_spark
+
+    data = passkit_spark.load(demo_district.cache / "passes.parquet", spark)
+    assert data.rooms is None and data.staff is None
+    # without rooms.csv and staff.csv only rooms and staff seen in the passes are listed
+    same_tables(reports.all_reports(data, *Q3), reports.all_reports(demo_district.passes, *Q3))
+
+
+def test_report_command_with_the_spark_engine(spark, demo_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("PASSKIT_SPARK_MASTER", "local[2]")
+    for engine in ("duckdb", "spark"):
+        assert main(["report", "--data", str(demo_folder), "--cache", str(tmp_path / "cache"), "--start", Q3[0],
+                     "--end", Q3[1], "--out", str(tmp_path / engine), "--engine", engine]) == 0
+    for name in reports.REPORTS:
+        assert (tmp_path / "spark" / f"{name}.csv").read_bytes() == (tmp_path / "duckdb" / f"{name}.csv").read_bytes()
