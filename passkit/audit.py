@@ -140,7 +140,7 @@ def plan(params, data, *, out, all_quarters, each_school, notebooks: Path) -> li
         if out is None:
             folder = Path("outputs") / params.folder_name(period)
         else:
-            folder = Path(out) / params.folder_name(period) if len(periods) > 1 else Path(out)
+            folder = Path(out) / params.folder_name(period) if all_quarters else Path(out)
         _check_replaceable(folder)
         audit = _audit(params, period, folder.resolve(), data, notebooks)
         if each_school:
@@ -154,16 +154,20 @@ def plan(params, data, *, out, all_quarters, each_school, notebooks: Path) -> li
 
 def _audit(params, period, folder, data, notebooks) -> Audit:
     audit = Audit(params, period, folder, folder)
-    for name in NOTEBOOKS:
-        parameters = {
-            "data_dir": str(params.data.resolve()), "start": str(period.start), "end": str(period.end),
-            "timezone": params.timezone, "schools": list(params.schools), "school_label": params.label,
-            # relative to the kernel's folder (notebooks/), so the executed notebooks still work once moved
-            "output_dir": "..", "cache_dir": str(Path(data.cache).parent),
-            "columns": str(params.columns.resolve()) if params.columns else "",
-        }
-        audit.runs.append(Run(name, notebooks / f"{name}.ipynb", parameters))
+    values = notebook_parameters(params, period, Path(data.cache).parent)
+    audit.runs = [Run(name, notebooks / f"{name}.ipynb", values) for name in NOTEBOOKS]
     return audit
+
+
+def notebook_parameters(params, period, cache_root: Path) -> dict:
+    """What papermill puts in each notebook's parameters cell."""
+    return {
+        "data_dir": str(params.data.resolve()), "start": str(period.start), "end": str(period.end),
+        "timezone": params.timezone, "schools": list(params.schools), "school_label": params.label,
+        # relative to the kernel's folder (notebooks/), so the executed notebooks still work once moved
+        "output_dir": "..", "cache_dir": str(cache_root),
+        "columns": str(params.columns.resolve()) if params.columns else "",
+    }
 
 
 # ---- running notebooks ----------------------------------------------------------------------------
@@ -201,31 +205,32 @@ def run_notebook(source: Path, target: Path, parameters: dict, workdir: Path, ke
     target.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     for attempt in (1, 2):
+        specs = Path(tempfile.mkdtemp(dir=workdir))
         try:
             papermill.execute_notebook(
                 str(source), str(target), parameters=parameters, progress_bar=False, log_output=False,
                 start_timeout=START_TIMEOUT, execution_timeout=CELL_TIMEOUT, kernel_name=KERNEL,
-                kernel_manager_class=_kernel_manager_class(workdir, kernel_argv),
+                kernel_manager_class=_kernel_manager_class(specs, kernel_argv),
                 resources={"metadata": {"path": str(target.parent)}})
             return "ok", "", time.perf_counter() - began, attempt
         except papermill.PapermillExecutionError as exc:  # a cell raised: papermill marked the notebook
             return "failed", f"{exc.ename}: {exc.evalue}", time.perf_counter() - began, attempt
         except Exception as exc:  # the kernel never started, or died
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}{_last_line(specs / 'kernel.log')}"
             if attempt == 1 and not _started(target):
                 continue
             _mark_failed(source, target, error)
             return "failed", error, time.perf_counter() - began, attempt
 
 
-def _kernel_manager_class(workdir: Path, kernel_argv=None):
+def _kernel_manager_class(specs: Path, kernel_argv=None):
     """Kernels running this very Python (not whatever 'python3' kernelspec a user installed), talking over
-    Unix sockets in a private folder rather than unencrypted TCP. A class, so nbclient owns (and stops) them."""
+    Unix sockets in a private folder rather than unencrypted TCP, their stderr in specs/kernel.log rather
+    than over the progress bar. A class, so nbclient owns (and stops) the kernel."""
     from ipykernel.kernelspec import make_ipkernel_cmd
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
-    specs = Path(tempfile.mkdtemp(dir=workdir))
     (specs / KERNEL).mkdir()
     argv = kernel_argv or make_ipkernel_cmd(executable=sys.executable)
     (specs / KERNEL / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": KERNEL, "language": "python"}))
@@ -236,7 +241,20 @@ def _kernel_manager_class(workdir: Path, kernel_argv=None):
                           kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
             super().__init__(**kwargs)
 
+        async def start_kernel(self, **kwargs):
+            with open(specs / "kernel.log", "ab") as log:  # the child keeps its own copy of the handle
+                return await super().start_kernel(stderr=log, **kwargs)
+
     return KernelManager
+
+
+def _last_line(log: Path) -> str:
+    """The kernel's last words (e.g. an ImportError), to explain why it died."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return f" (kernel: {lines[-1].strip()})" if lines else ""
 
 
 def _started(target: Path) -> bool:

@@ -86,7 +86,7 @@ def read_file(path) -> dict:
 
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except OSError as exc:
         raise PasskitError(f"cannot read the parameters file ({exc.strerror})", file=path) from None
     except yaml.YAMLError as exc:
@@ -167,6 +167,19 @@ def _quarters(entries, path) -> tuple[Period, ...]:
     if len({q.slug for q in quarters}) < len(quarters):
         raise PasskitError("two quarters have the same name", file=path)
     return tuple(quarters)
+
+
+def _loader():
+    """YAML's safe loader, but dates stay text: checked here, so '2026-13-05' gets passkit's message."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return Loader
 
 
 def _path(value) -> Path | None:
