@@ -245,6 +245,12 @@ class DownloadMenu(anywidget.AnyWidget):
             self.send(*answer)
 
 
+# DataTables through itables: every row sent (no downsampling), the report's own order first, and a
+# click anywhere on a column title sorts (ascending, then descending).
+TABLE_OPTIONS = dict(maxBytes=0, pageLength=15, lengthMenu=[15, 50, 100, 500], classes="display compact",
+                     order=[], text_in_header_can_be_selected=False, style="width:100%;margin:0")
+
+
 STYLE = """<style>
 .passkit-app { max-width: 1040px; margin: 0 auto; font-size: 14px; }
 .passkit-app h1 { font-size: 22px; margin: 4px 0 0 0; }
@@ -287,13 +293,13 @@ class SectionView:
         else:
             from itables.widget import ITable
 
-            self.view = ITable(pd.DataFrame(), maxBytes=0, pageLength=15, lengthMenu=[15, 50, 100, 500],
-                               classes="display compact", order=[])
+            self.view = ITable(pd.DataFrame(), **TABLE_OPTIONS)
         self.view.add_class(f"passkit-{section.name}")
         header = widgets.HBox([widgets.HTML(f"<h2>{section.title}</h2>"), self.menu],
-                              layout=widgets.Layout(justify_content="space-between", align_items="center"))
+                              layout=widgets.Layout(justify_content="space-between", align_items="center",
+                                                    overflow="visible"))  # the open menu hangs below
         note = widgets.HTML(f'<div class="passkit-note">{section.note}</div>')
-        self.box = widgets.VBox([header, note, self.empty, self.view])
+        self.box = widgets.VBox([header, note, self.empty, self.view], layout=widgets.Layout(overflow="visible"))
         self.box.add_class("passkit-section")
         self.box.add_class(f"passkit-section-{section.name}")
 
@@ -310,7 +316,7 @@ class SectionView:
             spec["usermeta"] = {"revision": revision}
             self.view.spec = spec
         else:
-            self.view.update(shown_table(table), maxBytes=0, order=[])
+            self.view.update(shown_table(table), **TABLE_OPTIONS)
 
     def download(self, fmt: str) -> tuple[str, bytes]:
         selection = self.app.selection()
@@ -357,8 +363,10 @@ class App(widgets.VBox):
         named = [s for s in data.schools if s]
         self.school = widgets.Dropdown(options=[ALL_SCHOOLS, *named], value=ALL_SCHOOLS, description="School",
                                        layout=widgets.Layout(width="280px", display=None if len(named) > 1 else "none"))
-        for control in (self.preset, self.start, self.end, self.grade, self.school):
+        for name, control in (("preset", self.preset), ("start", self.start), ("end", self.end),
+                              ("grade", self.grade), ("school", self.school)):
             control.style.description_width = "48px"
+            control.add_class(f"passkit-{name}")
         self.status = widgets.HTML()
         self.status.add_class("passkit-status")
         filters = widgets.VBox([widgets.HBox([self.preset, self.start, self.end]),
@@ -368,7 +376,7 @@ class App(widgets.VBox):
         summary = data.summary
         heading = widgets.HTML(
             f"{STYLE}<h1>{title}</h1><div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
-            f"from {format_range(first, last)}. Dates below follow the last day with passes.</div>")
+            f"from {format_range(first, last)}. Preset ranges count back from the last day in the data.</div>")
         self.body = widgets.VBox([s.box for s in self.sections])
         self.children = [heading, filters, self.body]
 

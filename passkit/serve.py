@@ -110,3 +110,56 @@ def serve(data, *, port: int = 8866, token: str | None = None, quarters=None, ha
     from traitlets.config import Config
 
     DashboardServer.launch_instance(voila_argv(port), token=token, config=Config(config))
+
+
+# ---- running a server in the background (tests, benchmarks) ----------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def spawn(data_dir, *, cache_dir, port: int, token: str, log=None, extra_args=(), env=None):
+    """Start `passkit dashboard` as a child process; `wait_until_serving` tells when it answers."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "passkit.cli", "dashboard", "--data", str(data_dir), "--cache", str(cache_dir),
+               "--port", str(port), "--token", token, *extra_args]
+    return subprocess.Popen(command, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+
+def wait_until_serving(process, port: int, timeout: float = 120.0):
+    """Wait for the login page to answer (the pool kernel may still be warming up)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the dashboard server exited with status {process.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise TimeoutError(f"the dashboard did not answer on port {port} within {timeout:.0f} s")
+
+
+def stop(process, timeout: float = 20.0):
+    """Stop a spawned server the way Ctrl-C does, so it shuts its kernels down."""
+    import signal
+    import subprocess
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
