@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := demo-data
 
-.PHONY: help setup browser test demo report bench clean
+.PHONY: help setup browser java test demo dashboard report bench clean
 
 help:
 	@echo "make demo   generate the demo school and audit its third quarter (outputs/demo-high-2025-26-q3/)"
 	@echo "make test   install everything and run the whole test suite"
+	@echo "make dashboard  serve the admin dashboard on the demo school (prints the URL with its token)"
+	@echo "make bench  measure a 40-school district year against hand-written SQL (benchmarks/results.md)"
 
 setup: $(STAMP)
 
@@ -18,21 +20,39 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	$(PYTHON) -m uv venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
+	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,spark]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser here.
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup browser
+# Java for the Spark engine's tests (pip's PySpark brings Spark, not a JVM).
+java:
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+test: setup browser java
 	$(BIN)/python -m pytest
+
+# The benchmark's data is generated once (staff.csv is written last) and kept out of git.
+BENCH_DATA := benchmarks/data
+$(BENCH_DATA)/district/staff.csv: | setup
+	$(BIN)/passkit demo-data $(BENCH_DATA)/district --schools 40
+$(BENCH_DATA)/school/staff.csv: | setup
+	$(BIN)/passkit demo-data $(BENCH_DATA)/school
+
+bench: setup java $(BENCH_DATA)/district/staff.csv $(BENCH_DATA)/school/staff.csv
+	$(BIN)/python -m benchmarks.run --data $(BENCH_DATA) --out benchmarks/results.md
 
 $(DEMO)/passes.csv: | setup
 	$(BIN)/passkit demo-data $(DEMO)
 
 demo: setup $(DEMO)/passes.csv
 	$(BIN)/passkit audit parameters/2025-26-q3.yaml
+
+# The admin dashboard on the demo school, on 127.0.0.1:8866; Ctrl-C stops it.
+dashboard: setup $(DEMO)/passes.csv
+	$(BIN)/passkit dashboard --data $(DEMO)
 
 clean:
 	rm -rf $(VENV) $(DEMO) outputs/*/ .pytest_cache

@@ -1,0 +1,203 @@
+"""The dashboard's logic without a browser: presets, filters, empty ranges, downloads, refused input."""
+
+import datetime as dt
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from passkit import dashboard, exports, reports
+from passkit.dashboard import App, Selection
+
+D = dt.date
+
+
+def weekdays(start, end):
+    day, found = start, []
+    while day <= end:
+        if day.weekday() < 5:
+            found.append(day)
+        day += dt.timedelta(days=1)
+    return found
+
+
+def test_presets_count_back_from_the_last_day_with_passes():
+    days = weekdays(D(2025, 8, 18), D(2026, 5, 29))
+    found = dashboard.presets(days)
+    assert found["This week"] == (D(2026, 5, 25), D(2026, 5, 29))
+    assert found["Last 30 days"] == (D(2026, 4, 30), D(2026, 5, 29))
+    assert found["Whole year"] == (D(2025, 8, 18), D(2026, 5, 29))
+    quarters = [found[f"Quarter {n}"] for n in range(1, 5)]
+    assert quarters[0][0] == D(2025, 8, 18) and quarters[-1][1] == D(2026, 5, 29)
+    for (_, end), (start, _) in zip(quarters, quarters[1:]):
+        assert start == end + dt.timedelta(days=1)  # no gaps, no overlaps
+    sizes = [len([d for d in days if a <= d <= b]) for a, b in quarters]
+    assert max(sizes) - min(sizes) <= 1
+    assert dashboard.default_preset(found) == "Quarter 4"
+
+
+def test_school_quarters_and_older_years():
+    days = weekdays(D(2024, 9, 2), D(2024, 12, 20)) + weekdays(D(2025, 8, 18), D(2025, 11, 14))
+    found = dashboard.presets(days, ["2025-08-18", "2025-10-20", "2026-01-05", "2026-03-30"])
+    assert found["Quarter 1"] == (D(2025, 8, 18), D(2025, 10, 19))
+    assert found["Quarter 2"] == (D(2025, 10, 20), D(2025, 11, 14))
+    assert "Quarter 3" not in found  # no data yet
+    assert dashboard.default_preset(found) == "Quarter 2"
+    assert dashboard.presets(days)["Whole year"][0] == D(2025, 8, 18)  # only this school year
+
+
+def test_a_single_day_of_data_still_has_presets():
+    found = dashboard.presets([D(2026, 2, 3)])
+    assert found["Quarter 1"] == found["Whole year"] == (D(2026, 2, 3), D(2026, 2, 3))
+
+
+def test_selection_words_and_file_names():
+    chosen = Selection(D(2026, 1, 5), D(2026, 3, 27), "9", "North High")
+    assert chosen.describe() == "Jan 5 – Mar 27, 2026 · grade 9 · North High"
+    assert chosen.filename("room_usage", "csv") == "room_usage_2026-01-05_2026-03-27_grade-9_north-high.csv"
+    assert Selection(D(2025, 12, 1), D(2026, 1, 9)).describe() == "Dec 1, 2025 – Jan 9, 2026"
+
+
+@pytest.fixture
+def app(demo_data):
+    return App(demo_data)
+
+
+def test_opens_on_the_latest_quarter_with_every_section(app, demo_data):
+    start, end = app.presets["Quarter 4"]
+    assert (app.preset.value, app.start.value, app.end.value) == ("Quarter 4", start, end)
+    assert 'data-state="done"' in app.status.value
+    expected = reports.passes_by_grade(demo_data, start, end)["passes"].sum()
+    assert f"{expected:,} passes" in app.status.value
+    assert [s.section.name for s in app.sections] == list(reports.REPORTS[:3]) + ["frequent_flyers", "room_usage",
+                                                                                "staff_usage"]
+    daily = app.sections[0].view.spec
+    rows = daily["datasets"]["data-0"]
+    assert sum(r["passes"] for r in rows) == expected
+    assert app.school.layout.display == "none"  # one school: no selector
+
+
+def test_a_preset_moves_the_pickers_and_redraws(app, demo_data):
+    revision = app.revision
+    app.preset.value = "Quarter 2"
+    start, end = app.presets["Quarter 2"]
+    assert (app.start.value, app.end.value) == (start, end)
+    assert app.revision == revision + 1  # one redraw, not one per picker
+    table = reports.room_usage(demo_data, start, end)
+    shown = app.sections[4].view.df
+    assert shown.equals(dashboard.shown_table(table))
+
+
+def test_custom_dates_and_grade(app, demo_data):
+    app.start.value = D(2026, 2, 2)
+    assert app.preset.value == dashboard.CUSTOM
+    app.grade.value = "9"
+    expected = reports.passes_by_grade(demo_data, D(2026, 2, 2), app.end.value, ["9"])["passes"].sum()
+    assert f"{expected:,} passes" in app.status.value and "grade 9" in app.status.value
+    app.start.value, app.end.value = app.presets["Quarter 3"]
+    assert app.preset.value == "Quarter 3"
+
+
+def test_an_empty_range_says_so_in_words(app):
+    saturday = D(2026, 1, 17)
+    app.start.value = saturday
+    app.end.value = saturday
+    assert "No passes on Sat Jan 17, 2026" in app.status.value
+    for view in app.sections:
+        assert view.view.layout.display == "none" and view.empty.layout.display is None
+        assert "No passes on Sat Jan 17, 2026" in view.empty.value
+
+
+def test_a_backwards_range_is_explained_not_drawn(app):
+    revision = app.revision
+    app.end.value = app.start.value - dt.timedelta(days=3)
+    assert 'data-state="problem"' in app.status.value and "after the To date" in app.status.value
+    assert app.revision == revision
+
+
+def test_downloads_equal_what_passkit_report_writes(app, demo_data, tmp_path):
+    start, end = app.presets["Quarter 4"]
+    tables = reports.all_reports(demo_data, start, end)
+    exports.write_report_folder(demo_data, tables, tmp_path, start=start, end=end)
+    staff = app.sections[5]
+    name, payload = staff.download("csv")
+    assert name == f"staff_usage_{start}_{end}.csv"
+    assert payload == (tmp_path / "staff_usage.csv").read_bytes()
+    _, workbook = staff.download("xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook)).active
+    mine = [[c.value for c in row] for row in sheet.iter_rows()]
+    reference = openpyxl.load_workbook(tmp_path / "reports.xlsx")[exports.TITLES["staff_usage"]]
+    assert mine == [[c.value for c in row] for row in reference.iter_rows()]
+    name, png = app.sections[0].download("png")
+    assert name.endswith(".png") and png.startswith(b"\x89PNG")
+
+
+def test_the_download_menu_only_answers_known_formats(app):
+    menu = app.sections[4].menu  # a report: CSV and XLSX, no picture
+    assert menu.formats == ["csv", "xlsx"]
+    for bad in (None, "csv", [], {"kind": "download"}, {"kind": "download", "format": "png"},
+                {"kind": "download", "format": "../../etc/passwd"}, {"kind": "run", "format": "csv"},
+                {"kind": "download", "format": ["csv"]}):
+        assert menu.reply(bad) is None
+    content, buffers = menu.reply({"kind": "download", "format": "csv"})
+    assert content["kind"] == "file" and content["mime"] == "text/csv" and buffers[0].startswith(b"room,")
+
+
+def test_a_failing_download_says_so_without_details(app):
+    def broken(fmt):
+        raise KeyError("Luke Cook")
+
+    menu = dashboard.DownloadMenu(("csv",), broken)
+    content, buffers = menu.reply({"kind": "download", "format": "csv"})
+    assert content == {"kind": "error", "text": "This file could not be made."} and buffers == []
+
+
+def test_malformed_widget_messages_are_refused(app):
+    """What the kernel does with a comm message from the page: the app keeps working."""
+    before = (app.start.value, app.preset.value)
+    for state in ({"value": "not a date"}, {"value": {"year": "x"}}, {"value": [1, 2]}):
+        with pytest.raises(Exception):
+            app.start.set_state(state)
+    assert (app.start.value, app.preset.value) == before
+    with pytest.raises(Exception):
+        app.preset.set_state({"index": 999})
+    assert app.preset.value == before[1]
+    app.start.set_state({"value": {"year": 1900, "month": 0, "date": 1}})
+    assert app.start.value == app.days[0]  # clamped into the data
+    assert 'data-state="done"' in app.status.value
+
+
+def test_a_district_gets_a_school_selector(tmp_path):
+    from passkit import demo, load
+
+    demo.generate(tmp_path / "district", schools=2, students_per_school=60)
+    data = load(tmp_path / "district", cache_dir=tmp_path / "cache")
+    app = App(data)
+    assert app.school.layout.display is None and len(app.school.options) == 3
+    school = app.school.options[1]
+    app.school.value = school
+    start, end = app.start.value, app.end.value
+    expected = reports.staff_usage(data, start, end, schools=[school])
+    assert app.sections[5].view.df.equals(dashboard.shown_table(expected))
+    assert school in app.status.value
+    name, _ = app.sections[5].download("csv")
+    assert name.endswith(".csv") and "_" + school.lower().split()[0] in name
+
+
+def test_from_parameters_needs_some_data(monkeypatch):
+    monkeypatch.delenv(dashboard.ENV_CACHE, raising=False)
+    with pytest.raises(dashboard.PasskitError, match="no data"):
+        App.from_parameters()
+
+
+def test_from_parameters_opens_a_folder(demo_folder, tmp_path):
+    app = App.from_parameters(data_dir=demo_folder, quarters="2025-08-18,2025-10-20,2026-01-05,2026-03-30",
+                              cache_dir=tmp_path)
+    assert app.presets["Quarter 3"] == (D(2026, 1, 5), D(2026, 3, 29))
+    assert isinstance(app.sections[0].view.spec, dict)
+
+
+def test_shown_tables_use_readable_headers():
+    table = pd.DataFrame({"room": ["A"], "passes_to": [3]})
+    assert list(dashboard.shown_table(table).columns) == ["Room", "Passes to this room"]
