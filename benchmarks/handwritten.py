@@ -1,17 +1,17 @@
 """The benchmark's anchor: the six reports written by hand as DuckDB SQL over views on the Parquet cache.
 
 This is what a careful analyst would write without passkit: one query per report, each scanning the
-passes view with the date filter and finishing the table in SQL. tests/test_district.py checks that
+passes view with the date filter and finishing the table in SQL; per student, it counts by the
+cache's integer `student_key` and joins the students table, as passkit does. tests/test_district.py checks that
 these queries return exactly passkit's tables, so the ratio passkit / SQL compares equal work.
 """
 
 import duckdb
 import pandas as pd
 
-from passkit import grades
-
-GRADE_RANK = "CASE grade " + " ".join(f"WHEN '{g}' THEN {i}" for i, g in enumerate(grades.ORDER)) + \
-             f" ELSE {len(grades.ORDER)} END"
+# Grades in school order, as passkit.grades.ORDER (not imported: a cold start loads DuckDB and pandas only).
+GRADES = ["PK", "K", *map(str, range(1, 13)), "Unknown"]
+GRADE_RANK = "CASE grade " + " ".join(f"WHEN '{g}' THEN {i}" for i, g in enumerate(GRADES)) + f" ELSE {len(GRADES)} END"
 
 # Every query reads `in_range` (and `chosen_rooms`, `chosen_staff`): views re-created for each range and
 # choice of schools.
@@ -25,15 +25,15 @@ QUERIES = {
     "passes_by_grade": f"""
         SELECT grade, count(*) AS passes FROM in_range GROUP BY grade ORDER BY {GRADE_RANK}""",
     "passes_by_student": """
-        WITH students AS (
-            SELECT school, student_id, max(student_name) AS student_name, max(grade) AS grade, count(*) AS passes
-            FROM in_range GROUP BY ALL),
+        WITH counts AS (SELECT student_key, count(*) AS passes FROM in_range GROUP BY ALL),
+        per_student AS (SELECT school, student_id, student_name, grade, passes
+                        FROM counts JOIN students USING (student_key)),
         fences AS (
             SELECT grade, quantile_cont(passes, 0.75) + 1.5 * (quantile_cont(passes, 0.75)
                    - quantile_cont(passes, 0.25)) AS fence
-            FROM students GROUP BY grade)
+            FROM per_student GROUP BY grade)
         SELECT s.*, s.passes > f.fence AS outlier
-        FROM students s JOIN fences f USING (grade)
+        FROM per_student s JOIN fences f USING (grade)
         ORDER BY passes DESC, school, student_id""",
     "room_usage": """
         WITH origin AS (SELECT school, origin AS room, count(*) AS passes_from FROM in_range GROUP BY ALL),
@@ -60,18 +60,19 @@ QUERIES = {
         LEFT JOIN counts USING (school, issuer)
         ORDER BY total_passes DESC, school, issuer""",
     "frequent_flyers": """
-        SELECT school, student_id, max(student_name) AS student_name, max(grade) AS grade, count(*) AS passes,
+        SELECT school, student_id, student_name, grade, passes,
                -- whole milliseconds, rounded half up to a tenth of a minute (exact whatever the order)
-               floor((coalesce(sum(round(minutes * 60000)), 0) + 3000) / 6000) / 10 AS minutes_out
-        FROM in_range GROUP BY ALL
+               floor((coalesce(ms, 0) + 3000) / 6000) / 10 AS minutes_out
+        FROM (SELECT student_key, count(*) AS passes, sum(round(minutes * 60000)) AS ms FROM in_range GROUP BY ALL)
+        JOIN students USING (student_key)
         ORDER BY passes DESC, minutes_out DESC, student_id, school LIMIT 20""",
 }
 
 
 def connect(cache) -> duckdb.DuckDBPyConnection:
-    """A connection with `passes`, `rooms` and `staff` views on a passkit cache folder."""
+    """A connection with `passes`, `students`, `rooms` and `staff` views on a passkit cache folder."""
     con = duckdb.connect()
-    for name in ("passes", "rooms", "staff"):
+    for name in ("passes", "students", "rooms", "staff"):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{cache}/{name}.parquet')")
     return con
 

@@ -17,12 +17,12 @@ from .columns import ColumnMap, load_column_map
 from .errors import PasskitError
 from .schema import PASS_FILES
 
-CACHE_FORMAT = 1  # bump when the cache's columns or rules change
+CACHE_FORMAT = 2  # bump when the cache's columns or rules change
 
 
 @dataclass
 class PassData:
-    """The validated passes of one data folder, plus its rooms, staff and load summary.
+    """The validated passes of one data folder, plus its students, rooms, staff and load summary.
 
     `passes` is a narwhals LazyFrame (DuckDB reading the Parquet cache); `frame(...)` filters it.
     """
@@ -37,6 +37,11 @@ class PassData:
         return nw.from_native(self.con.view("passes"))
 
     @property
+    def students(self) -> nw.LazyFrame:
+        """One row per student with a kept pass: student_key (as in passes), school, student_id, name, grade."""
+        return nw.from_native(self.con.view("students"))
+
+    @property
     def rooms(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("rooms"))
 
@@ -46,7 +51,7 @@ class PassData:
 
     @property
     def schools(self) -> list[str]:
-        return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM passes ORDER BY 1").fetchall()]
+        return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM students ORDER BY 1").fetchall()]
 
     def rejected(self, schools=None) -> pd.DataFrame:
         """The rows not kept, with their reason; with `schools`, only rows that name one of them."""
@@ -83,7 +88,7 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
 def open_cache(out: Path) -> PassData:
     summary = json.loads((out / "summary.json").read_text())
     con = duckdb.connect()
-    for name in ("passes", "rooms", "staff"):
+    for name in ("passes", "students", "rooms", "staff"):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{out / (name + '.parquet')}')")
     return PassData(out, summary, summary["timezone"], con)
 

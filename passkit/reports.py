@@ -34,7 +34,7 @@ def passes_by_grade(data, start, end, grades=None, schools=None) -> pd.DataFrame
 
 def passes_by_student(data, start, end, grades=None, schools=None) -> pd.DataFrame:
     """Passes per student with at least one; `outlier` flags passes > Q3 + 1.5 IQR within the grade."""
-    return _with_outliers(_collect(_per_student(in_range(data, start, end, grades, schools))))
+    return _with_outliers(_collect(_per_student(in_range(data, start, end, grades, schools), data)))
 
 
 def room_usage(data, start, end, grades=None, schools=None) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def frequent_flyers(data, start, end, grades=None, schools=None, top: int = FREQ
 
     Minutes come from passes that ended, and not before they started.
     """
-    return _flyers(_collect(_per_student(in_range(data, start, end, grades, schools))), top)
+    return _flyers(_collect(_per_student(in_range(data, start, end, grades, schools), data)), top)
 
 
 def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.DataFrame]:
@@ -68,7 +68,7 @@ def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.Dat
     """
     passes = in_range(data, start, end, grades, schools)
     daily = _date_grade_counts(passes)
-    students = _collect(_per_student(passes))
+    students = _collect(_per_student(passes, data))
     return {
         "daily_passes": _daily(daily),
         "passes_by_grade": _by_grade(daily.groupby("grade", as_index=False)["passes"].sum()),
@@ -92,10 +92,18 @@ def _daily(counts: pd.DataFrame) -> pd.DataFrame:
     return _by_grade(table.fillna({"passes": 0}), "date")
 
 
-def _per_student(passes: nw.LazyFrame) -> nw.LazyFrame:
-    # Minutes are summed as whole milliseconds: exact in any order of addition (a float sum is
-    # not, and its rounding to a tenth then flips between runs and engines).
-    return passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0)).group_by("school", "student_id").agg(
+def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
+    """school, student_id, student_name, grade, passes and _ms (milliseconds out) per student with a pass."""
+    # Milliseconds add up exactly in any order (a float sum does not, and its rounding to a tenth of
+    # a minute then flips between runs and engines).
+    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0))
+    students = getattr(data, "students", None)
+    if students is not None and "student_key" in passes.collect_schema():
+        # The cache's integer key groups faster than two strings; a student's name and grade are
+        # the same on all their passes, so the students table gives what max() would.
+        counts = passes.group_by("student_key").agg(nw.len().alias("passes"), nw.col("_ms").sum())
+        return counts.join(students, on="student_key").drop("student_key")
+    return passes.group_by("school", "student_id").agg(
         nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum())
 
 

@@ -23,17 +23,19 @@ class SparkPassData:
     """Spark frames shaped like `PassData`'s: what the report functions read."""
 
     passes: nw.LazyFrame
+    students: nw.LazyFrame | None = None
     rooms: nw.LazyFrame | None = None
     staff: nw.LazyFrame | None = None
     spark: object = field(default=None, repr=False)
 
     @property
     def schools(self) -> list[str]:
-        return sorted(row[0] for row in self.passes.to_native().select("school").distinct().collect())
+        frame = self.students if self.students is not None else self.passes
+        return sorted(row[0] for row in frame.to_native().select("school").distinct().collect())
 
 
 def load(path, spark=None) -> SparkPassData:
-    """Spark frames over a passkit cache folder (passes/rooms/staff.parquet) or a Parquet path of passes.
+    """Spark frames over a passkit cache folder (passes/students/rooms/staff.parquet) or a Parquet path of passes.
 
     `spark` is an existing SparkSession (a cluster's); without one, a local session on every core.
     """
@@ -41,7 +43,8 @@ def load(path, spark=None) -> SparkPassData:
     location = str(path)
     cache = Path(location).expanduser()
     if cache.is_dir() and (cache / "passes.parquet").exists():
-        frames = {name: spark.read.parquet(str(cache / f"{name}.parquet")) for name in ("passes", "rooms", "staff")}
+        frames = {name: spark.read.parquet(str(cache / f"{name}.parquet"))
+                  for name in ("passes", "students", "rooms", "staff")}
         return SparkPassData(**{name: nw.from_native(frame) for name, frame in frames.items()}, spark=spark)
     if "://" not in location and not cache.exists():
         raise PasskitError("no Parquet found", file=cache)

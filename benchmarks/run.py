@@ -1,0 +1,328 @@
+"""`make bench`: passkit against the same reports hand-written as DuckDB SQL, side by side in one run.
+
+    python -m benchmarks.run --data benchmarks/data --out benchmarks/results.md [--repeat 5]
+
+`--data` holds `district/` (40 schools, a year) and `school/` (one school, a year), made by
+`passkit demo-data`. Every measurement runs in a fresh process, so its peak RSS is its own; the
+passkit and SQL runs of a line alternate, so a busy machine slows both alike. Times are medians.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()  # a cold run counts its imports
+
+QUARTERS = [("2025-08-18", "2025-10-17"), ("2025-10-20", "2025-12-19"), ("2026-01-05", "2026-03-27"),
+            ("2026-03-30", "2026-05-29")]
+QUARTER, YEAR = QUARTERS[2], ("2025-08-18", "2026-05-29")
+WARM_ROUNDS = 8  # range changes timed in one warm process
+# The columns the six reports read: the scan floor reads just these, with the date filter.
+REPORT_COLUMNS = ("school", "student_id", "student_name", "grade", "origin", "destination", "created_by", "issuer",
+                  "kiosk_mode", "pass_type", "minutes")
+TARGETS = {"ratio": 1.1, "warm_district_s": 1.0, "warm_school_s": 0.05, "rss_mb": 600, "ingest_rows_s": 500_000,
+           "audit_s": 30}
+
+
+# ---- what one fresh process measures (python -m benchmarks.run --worker TASK ...) -----------------
+
+def worker(task: str, data: str, cache: str, start: str, end: str) -> dict:
+    return globals()[f"_task_{task}"](Path(data), Path(cache), start, end)
+
+
+def _task_ingest(data, cache, start, end):
+    import passkit
+
+    began = time.perf_counter()
+    loaded = passkit.load(data, cache_dir=cache, refresh=True)
+    return {"seconds": time.perf_counter() - began, "rows": loaded.summary["rows_read"]}
+
+
+def _task_ingest_sql(data, cache, start, end):
+    """The floor for ingest: DuckDB copying the CSVs to Parquet as text, with no validation at all."""
+    import duckdb
+
+    began = time.perf_counter()
+    files = sorted(str(p) for p in data.glob("passes*.csv"))
+    cache.mkdir(parents=True, exist_ok=True)
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv({files}, all_varchar = true, union_by_name = true)) "
+                             f"TO '{cache / 'copy.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+    return {"seconds": time.perf_counter() - began}
+
+
+def _task_cold(data, cache, start, end):
+    import passkit
+    from passkit import reports
+
+    reports.all_reports(passkit.load(data, cache_dir=cache), start, end)
+    return {"seconds": time.perf_counter() - STARTED}
+
+
+def _task_cold_sql(data, cache, start, end):
+    from benchmarks import handwritten
+
+    handwritten.run(handwritten.connect(_cache_folder(data, cache)), start, end)
+    return {"seconds": time.perf_counter() - STARTED}
+
+
+def _task_warm(data, cache, start, end):
+    import passkit
+    from passkit import reports
+
+    loaded = passkit.load(data, cache_dir=cache)
+    return _rounds(lambda s, e: reports.all_reports(loaded, s, e), start, end)
+
+
+def _task_warm_sql(data, cache, start, end):
+    from benchmarks import handwritten
+
+    con = handwritten.connect(_cache_folder(data, cache))
+    return _rounds(lambda s, e: handwritten.run(con, s, e), start, end)
+
+
+def _task_floor(data, cache, start, end):
+    import duckdb
+
+    con = duckdb.connect()
+    counts = ", ".join(f"count({c})" for c in REPORT_COLUMNS)
+    parquet = _cache_folder(data, cache) / "passes.parquet"
+    return _rounds(lambda s, e: con.execute(f"SELECT {counts} FROM read_parquet('{parquet}') "
+                                            f"WHERE date BETWEEN DATE '{s}' AND DATE '{e}'").fetchall(), start, end)
+
+
+def _task_spark(data, cache, start, end):
+    from passkit import reports
+    from passkit import spark
+
+    began = time.perf_counter()
+    frames = spark.load(_cache_folder(data, cache), spark.session("local[2]"))
+    reports.all_reports(frames, start, end)
+    first = time.perf_counter() - began
+    return {**_rounds(lambda s, e: reports.all_reports(frames, s, e), start, end, rounds=3), "first": first}
+
+
+def _rounds(work, start, end, rounds=WARM_ROUNDS) -> dict:
+    """Warm up once, then time `rounds` range changes: the other quarters in turn, or the same year again."""
+    work(start, end)
+    ranges = [q for q in QUARTERS if q != (start, end)] if (start, end) in QUARTERS else [(start, end)]
+    times = []
+    for i in range(rounds):
+        began = time.perf_counter()
+        work(*ranges[i % len(ranges)])
+        times.append(time.perf_counter() - began)
+    return {"seconds": statistics.median(times)}
+
+
+def _cache_folder(data, cache) -> Path:
+    """The cache folder passkit made for `data` (found without importing passkit)."""
+    folders = [p for p in cache.iterdir() if (p / "passes.parquet").exists()]
+    if len(folders) != 1:
+        raise SystemExit(f"expected one passkit cache in {cache}, found {len(folders)}")
+    return folders[0]
+
+
+# ---- the parent: run the lines, print and write the table -----------------------------------------
+
+def measure(task, data, cache, rng=("", "")) -> dict:
+    """Run one task in a fresh process; its result plus the process's peak RSS in MB."""
+    command = [sys.executable, "-m", "benchmarks.run", "--worker", task, str(data), str(cache), *rng]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status:
+        raise SystemExit(f"benchmark task {task} failed (status {status})")
+    return {**json.loads(out), "rss_mb": usage.ru_maxrss / 1024}
+
+
+def timed(command) -> dict:
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return {"seconds": time.perf_counter() - began, "rss_mb": usage.ru_maxrss / 1024, "ok": status == 0}
+
+
+def side_by_side(ours, theirs, repeat) -> tuple[dict, dict]:
+    """Alternate the two measurements `repeat` times; medians of each."""
+    pairs = [(ours(), theirs() if theirs else None) for _ in range(repeat)]
+    return _median([p[0] for p in pairs]), _median([p[1] for p in pairs]) if theirs else None
+
+
+def _median(runs) -> dict:
+    return {key: statistics.median(run[key] for run in runs) if key != "rss_mb" else max(run[key] for run in runs)
+            for key in runs[0]}
+
+
+def run_all(root: Path, repeat: int, work: Path) -> list[dict]:
+    lines = []
+    for scale, folder in (("district-year", root / "district"), ("school-year", root / "school")):
+        cache = work / scale
+        ours, theirs = side_by_side(lambda: measure("ingest", folder, cache), lambda: measure(
+            "ingest_sql", folder, work / f"{scale}-copy"), max(2, repeat // 2))
+        lines.append(_line("ingest: CSV -> validated Parquet", scale, ours, theirs, rows=ours["rows"]))
+        for label, task, rng in (("cold: quarter, new process", "cold", QUARTER),
+                                 ("cold: whole year, new process", "cold", YEAR),
+                                 ("warm: range change + six reports", "warm", QUARTER),
+                                 ("warm: whole year again", "warm", YEAR)):
+            ours, theirs = side_by_side(lambda: measure(task, folder, cache, rng),
+                                        lambda: measure(f"{task}_sql", folder, cache, rng), repeat)
+            lines.append(_line(label, scale, ours, theirs))
+        floor, _ = side_by_side(lambda: measure("floor", folder, cache, QUARTER), None, repeat)
+        lines.append(_line("scan floor: needed columns, date filter", scale, None, floor))
+        if scale == "district-year" and _has_spark():
+            spark, _ = side_by_side(lambda: measure("spark", folder, cache, QUARTER), None, 1)
+            warm = next(line for line in lines if line["line"].startswith("warm: range") and line["scale"] == scale)
+            lines.append(_line("Spark local[2]: range change + six reports", scale, spark, warm["sql"],
+                               first=spark["first"]))
+    lines += audit_lines(root / "school", work, repeat)
+    return lines
+
+
+def audit_lines(folder: Path, work: Path, repeat: int) -> list[dict]:
+    """One school's quarterly audit (every notebook), one notebook at a time and one per core."""
+    passkit = Path(sys.executable).with_name("passkit")
+    if not (Path(__file__).resolve().parents[1] / "passkit" / "audit.py").exists():
+        return []
+    lines = []
+    for label, jobs in (("audit: one school's quarter, sequential", 1),
+                        ("audit: one school's quarter, concurrent", os.cpu_count() or 2)):
+        def once():
+            out = work / "audit"
+            shutil.rmtree(out, ignore_errors=True)
+            return timed([str(passkit), "audit", "--data", str(folder), "--cache", str(work / "school-year"),
+                          "--start", QUARTER[0], "--end", QUARTER[1], "--out", str(out), "--jobs", str(jobs)])
+        ours, _ = side_by_side(once, None, max(2, repeat // 2))
+        lines.append(_line(label, "school-year", ours, None, ok=ours["ok"]))
+    return lines
+
+
+def _line(label, scale, ours, theirs, **extra) -> dict:
+    return {"line": label, "scale": scale, "ours": ours, "sql": theirs, **extra}
+
+
+def _has_spark() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None and shutil.which("java") is not None
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+def verdicts(lines) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for every target of the issue."""
+    by = {(line["line"], line["scale"]): line for line in lines}
+    out = []
+    for label in ("cold: quarter, new process", "cold: whole year, new process", "warm: range change + six reports",
+                  "warm: whole year again"):
+        line = by[(label, "district-year")]
+        ratio = line["ours"]["seconds"] / line["sql"]["seconds"]
+        out.append((f"{label} at district-year within {TARGETS['ratio']}x of SQL", f"{ratio:.2f}x",
+                    ratio <= TARGETS["ratio"]))
+    warm = by[("warm: range change + six reports", "district-year")]["ours"]["seconds"]
+    out.append((f"warm re-filter of the district-year <= {TARGETS['warm_district_s']} s", f"{warm:.2f} s",
+                warm <= TARGETS["warm_district_s"]))
+    school = by[("warm: range change + six reports", "school-year")]["ours"]["seconds"]
+    out.append((f"school-year warm <= {TARGETS['warm_school_s'] * 1000:.0f} ms", f"{school * 1000:.0f} ms",
+                school <= TARGETS["warm_school_s"]))
+    rss = max(line["ours"]["rss_mb"] for line in lines if line["scale"] == "district-year" and line["ours"]
+              and line["line"].startswith(("cold", "warm")))
+    out.append((f"peak RSS of the district-year reports <= {TARGETS['rss_mb']} MB", f"{rss:.0f} MB",
+                rss <= TARGETS["rss_mb"]))
+    ingest = by[("ingest: CSV -> validated Parquet", "district-year")]
+    rate = ingest["rows"] / ingest["ours"]["seconds"]
+    out.append((f"ingest >= {TARGETS['ingest_rows_s']:,} rows/s", f"{rate:,.0f} rows/s (peak RSS "
+                f"{ingest['ours']['rss_mb']:,.0f} MB)", rate >= TARGETS["ingest_rows_s"]))
+    audits = [line for line in lines if line["line"].startswith("audit")]
+    if audits:
+        best = min(line["ours"]["seconds"] for line in audits)
+        out.append((f"one school's quarterly audit <= {TARGETS['audit_s']} s", f"{best:.1f} s",
+                    best <= TARGETS["audit_s"] and all(line["ok"] for line in audits)))
+    else:
+        out.append(("one school's quarterly audit", "passkit/audit.py not found: not measured", False))
+    return out
+
+
+def table(lines) -> str:
+    rows = ["| line | data | passkit | hand-written SQL | passkit / SQL | peak RSS passkit | peak RSS SQL |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for line in lines:
+        ours, sql = line["ours"], line["sql"]
+        note = f" ({line['rows'] / ours['seconds']:,.0f} rows/s)" if "rows" in line else ""
+        note += f" (first: {line['first']:.1f} s)" if "first" in line else ""
+        note += "" if line.get("ok", True) else " FAILED"
+        rows.append("| " + " | ".join([
+            line["line"], line["scale"], (_seconds(ours["seconds"]) + note) if ours else "",
+            _seconds(sql["seconds"]) if sql else "",
+            f"{ours['seconds'] / sql['seconds']:.2f}x" if ours and sql else "",
+            f"{ours['rss_mb']:,.0f} MB" if ours else "", f"{sql['rss_mb']:,.0f} MB" if sql and "rss_mb" in sql else "",
+        ]) + " |")
+    return "\n".join(rows)
+
+
+def _seconds(value) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def machine() -> str:
+    import duckdb
+    import narwhals
+    import pandas
+    import pyarrow
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    ram = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 ** 2
+    versions = [f"Python {platform.python_version()}", f"DuckDB {duckdb.__version__}", f"pandas {pandas.__version__}",
+                f"narwhals {narwhals.__version__}", f"pyarrow {pyarrow.__version__}"]
+    if _has_spark():
+        import pyspark
+
+        java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+        versions += [f"PySpark {pyspark.__version__}", java.strip()]
+    return (f"{cpu}, {os.cpu_count()} cores, {ram:.0f} GiB RAM, {platform.system()} {platform.release()}; "
+            + ", ".join(versions))
+
+
+def report(lines, elapsed, load) -> str:
+    checks = "\n".join(f"| {target} | {measured} | {'met' if met else 'MISSED'} |" for target, measured, met
+                       in verdicts(lines))
+    return (f"# passkit benchmark\n\nMachine: {machine()}.\n\nLoad average before and after the run: "
+            f"{load[0]:.2f}, {load[1]:.2f} (other work on the machine slows passkit and SQL alike: their runs "
+            f"alternate). The run took {elapsed / 60:.1f} minutes.\n\n{table(lines)}\n\n"
+            f"| target | measured | |\n|---|---|---|\n{checks}\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("benchmarks/data"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.md"))
+    parser.add_argument("--repeat", type=int, default=5, help="repetitions of each line (default: %(default)s)")
+    parser.add_argument("--worker", nargs=5, metavar=("TASK", "DATA", "CACHE", "START", "END"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(*args.worker)))
+        return
+    began, load = time.perf_counter(), os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="passkit-bench-") as work:
+        lines = run_all(args.data, args.repeat, Path(work))
+    text = report(lines, time.perf_counter() - began, (load, os.getloadavg()[0]))
+    args.out.write_text(text)
+    print(text)
+    if Path(__file__).with_name("dashboard_bench.py").exists():
+        # HOOK: the dashboard's own benchmark (benchmarks/dashboard_bench.py) appends its section.
+        done = subprocess.run([sys.executable, "-m", "benchmarks.dashboard_bench", "--data", str(args.data)],
+                              capture_output=True, text=True)
+        section = done.stdout if done.returncode == 0 else f"\nThe dashboard benchmark failed:\n\n{done.stderr}"
+        args.out.write_text(text + "\n" + section)
+        print(section)
+
+
+if __name__ == "__main__":
+    main()
