@@ -12,10 +12,12 @@ demo is a past school year), so "this week" is the week of the last day with pas
 Everything here runs in the kernel and is tested without a browser (tests/test_dashboard.py).
 """
 
+import dataclasses
 import datetime as dt
 import os
 import re
 import tempfile
+import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -157,21 +159,46 @@ def default_preset(options: dict) -> str:
 # ---- reports and files ------------------------------------------------------------------------------
 
 class ReportCache:
-    """The six reports per selection, the most recent CACHED_RANGES kept."""
+    """The six reports per selection, the most recent CACHED_RANGES kept; `warm` fills it in the background."""
 
     def __init__(self, data):
         self.data = data
         self.kept: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
 
-    def tables(self, selection: Selection) -> dict[str, pd.DataFrame]:
-        if selection in self.kept:
-            self.kept.move_to_end(selection)
-            return self.kept[selection]
-        tables = reports.all_reports(self.data, selection.start, selection.end, selection.grades, selection.schools)
-        self.kept[selection] = tables
-        while len(self.kept) > CACHED_RANGES:
-            self.kept.popitem(last=False)
+    def tables(self, selection: Selection, data=None) -> dict[str, pd.DataFrame]:
+        with self.lock:
+            if selection in self.kept:
+                self.kept.move_to_end(selection)
+                return self.kept[selection]
+        tables = reports.all_reports(data or self.data, selection.start, selection.end, selection.grades,
+                                     selection.schools)
+        with self.lock:
+            self.kept[selection] = tables
+            while len(self.kept) > CACHED_RANGES:
+                self.kept.popitem(last=False)
         return tables
+
+    def warm(self, selections) -> threading.Thread | None:
+        """Compute `selections` on a thread with its own DuckDB cursor, so the presets open at once."""
+        con = getattr(self.data, "con", None)
+        if con is None:
+            return None
+        data = dataclasses.replace(self.data, con=con.cursor())
+
+        def work():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for selection in selections:
+                    try:
+                        self.tables(selection, data)
+                    except Exception:  # the page computes it again when asked, and says what went wrong
+                        return
+
+        # not a daemon: DuckDB must not be mid-query when the interpreter exits
+        thread = threading.Thread(target=work, name="passkit-warm")
+        thread.start()
+        return thread
 
 
 def render_file(name: str, table: pd.DataFrame, fmt: str) -> bytes:
@@ -384,6 +411,7 @@ class App(widgets.VBox):
         for control in (self.start, self.end, self.grade, self.school):
             control.observe(self._filter_changed, "value")
         self.refresh()
+        self.warming = self.cache.warm([Selection(*span) for span in self.presets.values()])
 
     @classmethod
     def from_parameters(cls, data_dir=None, timezone="America/Chicago", quarters=None, cache_dir=None):

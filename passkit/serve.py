@@ -54,6 +54,7 @@ class AssetHandler(JupyterHandler):
     def get(self, name):
         if name not in self.files:
             raise web.HTTPError(404)
+        self.xsrf_token  # sets the _xsrf cookie that Voila's shut-down-on-close beacon must carry
         self.set_header("Content-Type", ASSETS[name])
         self.set_header("Cache-Control", "private, max-age=86400")
         self.finish(self.files[name].read_bytes())
@@ -122,12 +123,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def spawn(data_dir, *, cache_dir, port: int, token: str, log=None, extra_args=(), env=None):
+def spawn(data_dir, *, port: int, token: str, cache_dir=None, log=None, extra_args=(), env=None):
     """Start `passkit dashboard` as a child process; `wait_until_serving` tells when it answers."""
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "passkit.cli", "dashboard", "--data", str(data_dir), "--cache", str(cache_dir),
+    cache = ["--cache", str(cache_dir)] if cache_dir else []
+    command = [sys.executable, "-m", "passkit.cli", "dashboard", "--data", str(data_dir), *cache,
                "--port", str(port), "--token", token, *extra_args]
     return subprocess.Popen(command, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})

@@ -27,11 +27,18 @@ function loadVega() {
   return window.__passkitVega;
 }
 
+// Everything but the rows: when it is unchanged, new data can flow into the drawn view.
+function layout(spec) {
+  const { datasets, usermeta, ...rest } = spec;
+  return JSON.stringify(rest);
+}
+
 async function render({ model, el }) {
   el.classList.add("passkit-chart");
   const target = document.createElement("div");
   el.appendChild(target);
   let view = null;
+  let drawnLayout = null;
   let latest = 0;
 
   async function draw() {
@@ -39,11 +46,20 @@ async function render({ model, el }) {
     const spec = model.get("spec");
     const vegaEmbed = await loadVega();
     if (request !== latest) return;  // a newer spec arrived while the library loaded
-    if (view) view.finalize();
-    const result = await vegaEmbed(target, spec, { actions: false });
-    if (request !== latest) return result.view.finalize();
-    view = result.view;
-    el.passkitView = view;  // lets tests and the benchmark read what is drawn
+    const began = performance.now();
+    if (view && layout(spec) === drawnLayout) {
+      // Same chart, new rows (most range changes): swap the data, skip compiling the spec again.
+      for (const [name, values] of Object.entries(spec.datasets || {})) view.data(name, values);
+      await view.runAsync();
+    } else {
+      if (view) view.finalize();
+      const result = await vegaEmbed(target, spec, { actions: false });
+      if (request !== latest) return result.view.finalize();
+      view = result.view;
+      drawnLayout = layout(spec);
+      el.passkitView = view;  // lets tests and the benchmark read what is drawn
+    }
+    el.dataset.drawMs = String(Math.round(performance.now() - began));
     el.dataset.revision = String((spec.usermeta || {}).revision ?? "");
   }
 
