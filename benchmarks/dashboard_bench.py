@@ -29,40 +29,34 @@ DRAWN = """() => {
         && charts.every(c => c.passkitView && c.dataset.revision === charts[0].dataset.revision)
         && document.querySelectorAll('.itables_anywidget tbody tr').length > 0;
 }"""
-# Change the range from inside the page and time it there: from the change event to every chart
-# showing the new revision and the status saying done (tables are redrawn before the status).
-REDRAW = """async (preset) => {
-    const select = document.querySelector('.passkit-preset select');
+
+
+def timed_change(arguments: str, choose: str) -> str:
+    """JS for the page: `choose` sets `control` and `value`; the change is made and timed in the page,
+    from the change event to every chart showing the new revision and the status saying done
+    (tables are redrawn before the status)."""
+    return f"""async ({arguments}) => {{
+    {choose}
     const before = document.querySelector('.passkit-chart').dataset.revision;
     const start = performance.now();
-    select.value = preset;
-    select.dispatchEvent(new Event('change', {bubbles: true}));
-    const drawn = """ + DRAWN + """;
-    while (true) {
+    control.value = value;
+    control.dispatchEvent(new Event('change', {{bubbles: true}}));
+    const drawn = {DRAWN};
+    while (true) {{
         const charts = [...document.querySelectorAll('.passkit-chart')];
         if (drawn() && charts[0].dataset.revision !== before) return performance.now() - start;
         if (performance.now() - start > 120000) throw new Error('no redraw within 120 s');
         await new Promise(resolve => setTimeout(resolve, 2));
-    }
-}"""
+    }}
+}}"""
 
+
+REDRAW = timed_change("preset", "const control = document.querySelector('.passkit-preset select'), value = preset;")
 # A custom range the kernel has not computed: From moves to `weeks` after the first day.
-CUSTOM = """async ([first, weeks]) => {
-    const input = document.querySelector('.passkit-start input');
-    const before = document.querySelector('.passkit-chart').dataset.revision;
+CUSTOM = timed_change("[first, weeks]", """const control = document.querySelector('.passkit-start input');
     const day = new Date(first + 'T12:00:00Z');
     day.setUTCDate(day.getUTCDate() + 7 * weeks);
-    const start = performance.now();
-    input.value = day.toISOString().slice(0, 10);
-    input.dispatchEvent(new Event('change', {bubbles: true}));
-    const drawn = """ + DRAWN + """;
-    while (true) {
-        const charts = [...document.querySelectorAll('.passkit-chart')];
-        if (drawn() && charts[0].dataset.revision !== before) return performance.now() - start;
-        if (performance.now() - start > 120000) throw new Error('no redraw within 120 s');
-        await new Promise(resolve => setTimeout(resolve, 2));
-    }
-}"""
+    const value = day.toISOString().slice(0, 10);""")
 
 
 class Server:

@@ -36,6 +36,7 @@ ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` l
 ENV_QUARTERS = "PASSKIT_DASHBOARD_QUARTERS"
 ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
 CACHED_RANGES = 24  # report sets kept per kernel, so going back to a range is instant
+MAX_DOTS = 3000  # students drawn in the scatter; a district's 60,000 would take seconds to send and draw
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "png": "image/png"}
 
@@ -220,6 +221,19 @@ def passes_in(tables: dict) -> int:
     return int(tables["passes_by_grade"]["passes"].sum())
 
 
+def plotted_students(table: pd.DataFrame, limit: int = MAX_DOTS) -> pd.DataFrame:
+    """At most `limit` students for the scatter: every outlier (the busiest first) and an even sample of
+    the others across the range of pass counts, so the picture keeps its shape."""
+    if len(table) <= limit:
+        return table
+    outliers = table[table["outlier"]].nlargest(limit, "passes", keep="first")
+    others = table[~table["outlier"]].sort_values("passes", kind="stable")
+    room = limit - len(outliers)
+    step = (len(others) - 1) / max(room - 1, 1)
+    picks = others.iloc[[round(i * step) for i in range(room)]]
+    return table.loc[table.index.isin(outliers.index.union(picks.index))]
+
+
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """A report as the page shows it: the headers a principal reads."""
     return table.rename(columns=lambda c: exports.HEADERS.get(c, c))
@@ -274,7 +288,7 @@ class DownloadMenu(anywidget.AnyWidget):
 
 # DataTables through itables: every row sent (no downsampling), the report's own order first, and a
 # click anywhere on a column title sorts (ascending, then descending).
-TABLE_OPTIONS = dict(maxBytes=0, pageLength=15, lengthMenu=[15, 50, 100, 500], classes="display compact",
+TABLE_OPTIONS = dict(maxBytes=0, deferRender=True, pageLength=15, lengthMenu=[15, 50, 100, 500], classes="display compact",
                      order=[], text_in_header_can_be_selected=False, style="width:100%;margin:0")
 
 
@@ -293,7 +307,7 @@ STYLE = """<style>
 .passkit-empty { color: #444; background: #fafafa; border: 1px dashed #ccc; border-radius: 4px; padding: 18px;
   text-align: center; }
 .passkit-updating .passkit-chart, .passkit-updating .itables_anywidget { opacity: 0.45; transition: opacity 0.1s; }
-.passkit-download { position: relative; display: inline-block; }
+.passkit-download { position: relative; display: inline-block; overflow: visible !important; }
 .passkit-download-button { border: 1px solid #b8c0c8; background: white; border-radius: 4px; padding: 3px 10px;
   cursor: pointer; font-size: 13px; }
 .passkit-download-button:hover { background: #eef2f5; }
@@ -326,7 +340,10 @@ class SectionView:
                               layout=widgets.Layout(justify_content="space-between", align_items="center",
                                                     overflow="visible"))  # the open menu hangs below
         note = widgets.HTML(f'<div class="passkit-note">{section.note}</div>')
-        self.box = widgets.VBox([header, note, self.empty, self.view], layout=widgets.Layout(overflow="visible"))
+        self.sampled = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.sampled.add_class("passkit-note")
+        self.box = widgets.VBox([header, note, self.sampled, self.empty, self.view],
+                                layout=widgets.Layout(overflow="visible"))
         self.box.add_class("passkit-section")
         self.box.add_class(f"passkit-section-{section.name}")
 
@@ -339,7 +356,11 @@ class SectionView:
         self.empty.layout.display = "none"
         self.view.layout.display = None
         if self.section.kind == "graph":
-            spec = charts.spec(self.section.name, table)
+            drawn = plotted_students(table) if self.section.name == "passes_by_student" else table
+            self.sampled.layout.display = None if len(drawn) < len(table) else "none"
+            self.sampled.value = (f"Showing {len(drawn):,} of {len(table):,} students: every outlier and an even "
+                                  f"sample of the others. The download has them all.")
+            spec = charts.spec(self.section.name, drawn)
             spec["usermeta"] = {"revision": revision}
             self.view.spec = spec
         else:

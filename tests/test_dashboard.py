@@ -201,3 +201,14 @@ def test_from_parameters_opens_a_folder(demo_folder, tmp_path):
 def test_shown_tables_use_readable_headers():
     table = pd.DataFrame({"room": ["A"], "passes_to": [3]})
     assert list(dashboard.shown_table(table).columns) == ["Room", "Passes to this room"]
+
+
+def test_a_district_scatter_draws_outliers_and_an_even_sample():
+    table = pd.DataFrame({"student_id": [f"S{i}" for i in range(10_000)], "passes": list(range(10_000)),
+                          "outlier": [i >= 9_900 for i in range(10_000)]})
+    drawn = dashboard.plotted_students(table, limit=1_000)
+    assert len(drawn) == 1_000 and drawn["outlier"].sum() == 100
+    others = drawn.loc[~drawn["outlier"], "passes"]
+    assert others.min() == 0 and others.max() == 9_899  # the whole spread, not just the top
+    assert list(drawn.index) == sorted(drawn.index)  # the report's order kept
+    assert len(dashboard.plotted_students(table.head(50), limit=1_000)) == 50
