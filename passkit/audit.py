@@ -144,10 +144,12 @@ def plan(params, data, *, out, all_quarters, each_school, notebooks: Path) -> li
         _check_replaceable(folder)
         audit = _audit(params, period, folder.resolve(), data, notebooks)
         if each_school:
-            for school in params.schools or data.schools:
-                school_params = audit_params.for_school(params, school)
-                audit.schools.append(_audit(school_params, period, audit.folder / "schools" /
-                                            audit_params.slug(school), data, notebooks))
+            schools = params.schools or [school for school in data.schools if school]
+            if len({audit_params.slug(school) for school in schools}) < len(schools):
+                raise PasskitError("two schools' names give the same folder name; audit them one at a time")
+            audit.schools = [_audit(audit_params.for_school(params, school), period,
+                                    audit.folder / "schools" / audit_params.slug(school), data, notebooks)
+                             for school in schools]
         audits.append(audit)
     return audits
 

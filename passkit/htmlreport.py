@@ -61,8 +61,12 @@ def write_index(folder: Path, context: dict, figures, quality, schools: list):
     from .notebook import _cell
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / TEMPLATE), autoescape=True)
+    counts = dict(zip(quality["Figure"], quality["Value"]))
+    note = (f"{counts['Rows read']:,} rows read, {counts['Rows rejected']:,} rejected, "
+            f"{counts['Duplicate rows dropped']:,} duplicates dropped")
     pages = [{**link, "image": link["name"] + ".png" if (folder / f"{link['name']}.png").is_file() else "",
-              "blurb": PAGES[link["name"]][1]} for link in context["nav"]]
+              "blurb": PAGES[link["name"]][1], "note": note if link["name"] == "audit_summary" else ""}
+             for link in context["nav"]]
     tiles = [{"label": row.Figure, "value": _cell(row.Value)} for row in figures.itertuples()]
     rows = [{"label": row.Figure, "value": _cell(row.Value)} for row in quality.itertuples()]
     html = env.get_template("overview.html.j2").render(

@@ -81,7 +81,8 @@ class RangeReport:
             from .exports import write_csv
 
             write_csv(summary_table(figures, quality), self.output_dir / "audit_summary.csv")
-            write_csv(self.data.rejected(), self.output_dir / "rejected.csv")
+            # a school's audit holds only its own rejected rows: they name students
+            write_csv(self.data.rejected(self.schools or None), self.output_dir / "rejected.csv")
 
 
 def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), label="", output_dir="",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import openpyxl
+import pandas as pd
 import pytest
 
 from passkit import audit, cli, demo, htmlreport, params, reports
@@ -230,6 +231,15 @@ def test_each_school_writes_a_folder_per_school_under_the_district(tmp_path, cac
     for school in schools:
         assert f'href="schools/{school}/index.html"' in index
         assert (top / "schools" / school / "room_usage.html").is_file()
+    first = demo.school_name(0)
+    report = tmp_path / "report"
+    assert cli.main(["report", "--data", str(district), *Q3, "--school", first, "--out", str(report),
+                     "--cache", str(cache)]) == 0
+    for name in [*reports.REPORTS, "rejected"]:
+        mine = top / "schools" / params.slug(first) / f"{name}.csv"
+        assert mine.read_bytes() == (report / f"{name}.csv").read_bytes(), name
+    rejected = pd.read_csv(top / "schools" / params.slug(first) / "rejected.csv", dtype=str)
+    assert len(rejected) and set(rejected["school"]) == {first}, "a school's folder names only its own students"
 
 
 def test_plan_names_quarter_folders_from_the_parameters(tmp_path, demo_data):
