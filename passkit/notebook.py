@@ -63,6 +63,9 @@ class RangeReport:
             if self.output_dir:
                 charts.to_png(chart, self.output_dir / f"{name}.png")
         display(HTML(table_html(shown_table(name, table))))
+        if name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
+            idle = table[table["total_passes"] == 0]
+            display(HTML(table_html(shown_table(name, idle), title="Listed staff with no passes in this range")))
         if self.output_dir:
             from .exports import write_csv
 

@@ -121,6 +121,7 @@ def test_pages_have_no_code_and_reference_no_outside_host(done):
     report = (out / "room_usage.html").read_text()
     assert '<script src="assets/vega.js"></script>' in report and report.count("vegaEmbed(") == 1
     assert "Busiest destinations" in report and "Room Usage" in report and "What to look for" in report
+    assert "Listed staff with no passes in this range" in (out / "staff_usage.html").read_text()
 
 
 def test_the_index_links_every_report_and_file(done):
