@@ -116,6 +116,22 @@ def test_a_quarter_redraws_daily_passes_with_the_report_values(page, server, tmp
     assert len(expected) > 100
 
 
+def test_hovering_a_dot_names_the_student_and_count(page):
+    section = page.locator(".passkit-section-passes_by_student")
+    section.scroll_into_view_if_needed()
+    busiest = page.evaluate("""() => {
+        const dots = [...document.querySelectorAll('.passkit-section-passes_by_student .mark-symbol path')]
+            .filter(p => p.__data__).sort((a, b) => b.__data__.datum.passes - a.__data__.datum.passes);
+        const box = dots[0].getBoundingClientRect(), datum = dots[0].__data__.datum;
+        return {x: box.x + box.width / 2, y: box.y + box.height / 2, name: datum.student_name, passes: datum.passes};
+    }""")
+    page.mouse.move(busiest["x"] - 4, busiest["y"] - 4)
+    page.mouse.move(busiest["x"], busiest["y"], steps=3)
+    tooltip = page.wait_for_selector(".vg-tooltip.visible", timeout=10_000).inner_text()
+    shot(page, "03a-hover-student", ".passkit-section-passes_by_student")
+    assert busiest["name"] in tooltip and str(busiest["passes"]) in tooltip
+
+
 def column(page, section, header):
     """The cells of one column of a section's table, as shown (current page)."""
     headers = page.locator(f"{section} thead th").all_inner_texts()
