@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PAS
                      PASS_TYPES, ROOMS, ROSTER, STAFF, TRUE_WORDS)
 
 FILE = "_file"
+LINE_BITS = (1 << 40) - 1  # a row_key holds the file's index above its line number
 PLAIN_TIME = "%Y-%m-%dT%H:%M:%S"  # the usual export time: school-local, no offset
 CLOCK_YEARS = (1900, 2200)  # the span of years whose clock changes are looked up
 # Small row groups let a date range skip most of a school's year (the cache is sorted by school, then time).
@@ -52,6 +54,7 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
     root = files["root"]
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{timezone}'")
+    con.execute("SET enable_progress_bar = false")  # passkit.load shows its own
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=out.parent))
     try:
         raw, malformed, per_file = _read_passes(files["passes"], root, column_map, progress)
@@ -74,19 +77,21 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
 
 def _read_passes(paths, root, column_map, progress):
     tables, malformed, per_file = [], [], []
-    for index, path in enumerate(paths):
-        table, bad_lines = read_table(path, PASS_REQUIRED, PASS_OPTIONAL, column_map.rename)
-        table = column_map.apply_values(table)
-        for name in ("school", *PASS_COLUMNS):
-            if name not in table.column_names:
-                table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
-        table = table.append_column(FILE, pa.array([index] * table.num_rows, pa.int32()))
-        tables.append(table.select(["school", *PASS_COLUMNS, FILE, LINE]))
-        name = str(Path(path).relative_to(root))
-        malformed += [(name, line) for line in bad_lines]
-        per_file.append({"file": name, "rows": table.num_rows + len(bad_lines)})
-        if progress:
-            progress(name)
+    # Files are read two at a time: one's single-threaded cleaning overlaps the other's parsing.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        read = pool.map(lambda path: read_table(path, PASS_REQUIRED, PASS_OPTIONAL, column_map.rename), paths)
+        for index, (path, (table, bad_lines)) in enumerate(zip(paths, read)):
+            table = column_map.apply_values(table)
+            for name in ("school", *PASS_COLUMNS):
+                if name not in table.column_names:
+                    table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+            table = table.append_column(FILE, pa.repeat(pa.scalar(index, pa.int32()), table.num_rows))
+            tables.append(table.select(["school", *PASS_COLUMNS, FILE, LINE]))
+            name = str(Path(path).relative_to(root))
+            malformed += [(name, line) for line in bad_lines]
+            per_file.append({"file": name, "rows": table.num_rows + len(bad_lines)})
+            if progress:
+                progress(name)
     return pa.concat_tables(tables), malformed, per_file
 
 
@@ -139,7 +144,7 @@ def _check(con, timezone):
         CREATE TEMP TABLE checked AS
         WITH plain AS (
             SELECT r.*, coalesce(r.school, '') AS school_key, gm.grade AS grade_norm,
-                   (CAST(_file AS BIGINT) << 40) + _line AS row_key,
+                   (CAST(_file AS BIGINT) << 40) + _line AS row_key,  -- file and line in one integer
                    try_strptime(r.start_time, '{PLAIN_TIME}') AS start_plain,
                    try_strptime(r.end_time, '{PLAIN_TIME}') AS end_plain
             FROM raw r LEFT JOIN grade_map gm ON gm.spelling = r.grade),
@@ -160,20 +165,23 @@ def _check(con, timezone):
                         ELSE epoch(try_cast(end_time AS TIMESTAMPTZ)) - epoch(try_cast(start_time AS TIMESTAMPTZ))
                    END AS seconds
             FROM easy)
-        SELECT *, CASE {reasons} ELSE NULL END AS reason FROM typed""")
-    # The first copy (by file, then line) of a pass_id in a school is kept; hashing the keys first
-    # keeps the exact comparison to the few candidates.
+        -- the raw text of the times and grade is not carried on: rejected rows take it from `raw`
+        SELECT * EXCLUDE (school, start_time, end_time, grade), CASE {reasons} ELSE NULL END AS reason
+        FROM typed""")
+    # The first copy (by file, then line) of a pass_id in a school is kept. Hashing the keys finds
+    # the few candidates; the exact comparison runs on those alone, and the later steps drop
+    # duplicates by their integer row_key.
     con.execute("""
-        CREATE TEMP TABLE duplicated AS
-        SELECT school_key, pass_id, min(row_key) AS first_key FROM checked
-        WHERE reason IS NULL AND hash(school_key, pass_id) IN (
-            SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL)
-            GROUP BY h HAVING count(*) > 1)
-        GROUP BY ALL HAVING count(*) > 1""")
+        CREATE TEMP TABLE duplicates AS
+        SELECT row_key, first_key FROM (
+            SELECT row_key, min(row_key) OVER (PARTITION BY school_key, pass_id) AS first_key FROM checked
+            WHERE reason IS NULL AND hash(school_key, pass_id) IN (
+                SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL)
+                GROUP BY h HAVING count(*) > 1))
+        WHERE row_key <> first_key""")
     con.execute("""
         CREATE TEMP VIEW kept AS
-        SELECT c.* FROM checked c LEFT JOIN duplicated d USING (school_key, pass_id)
-        WHERE c.reason IS NULL AND (d.first_key IS NULL OR c.row_key = d.first_key)""")
+        SELECT * FROM checked WHERE reason IS NULL AND row_key NOT IN (SELECT row_key FROM duplicates)""")
     con.execute("""
         CREATE TEMP TABLE roster_grades AS
         SELECT coalesce(r.school, '') AS school_key, r.student_id,
@@ -236,18 +244,18 @@ def _write(con, out, malformed, per_file, timezone):
                                          "file": pa.array(names, pa.string())}))
     con.register("malformed", pa.table({"file": pa.array([m[0] for m in malformed], pa.string()),
                                         "line": pa.array([m[1] for m in malformed], pa.int64())}))
-    raw_columns = ", ".join(f"c.{c}" for c in ("school", *PASS_COLUMNS))
+    raw_columns = ", ".join(f"r.{c}" for c in ("school", *PASS_COLUMNS))
     con.execute(f"""
         COPY (
-        SELECT * FROM (
-            SELECT f.file, c._line AS line, c.reason, {raw_columns}
-            FROM checked c JOIN file_names f USING (_file) WHERE c.reason IS NOT NULL
+        WITH dropped AS (
+            SELECT _file, _line, reason FROM checked WHERE reason IS NOT NULL
             UNION ALL
-            SELECT f.file, c._line, 'duplicate pass_id (first seen in ' || f1.file || ' line '
-                   || (d.first_key & {(1 << 40) - 1}) || ')', {raw_columns}
-            FROM checked c JOIN duplicated d USING (school_key, pass_id) JOIN file_names f USING (_file)
-            JOIN file_names f1 ON f1._file = d.first_key >> 40
-            WHERE c.reason IS NULL AND c.row_key <> d.first_key
+            SELECT CAST(d.row_key >> 40 AS INTEGER), d.row_key & {LINE_BITS}, 'duplicate pass_id (first seen in '
+                   || f1.file || ' line ' || (d.first_key & {LINE_BITS}) || ')'
+            FROM duplicates d JOIN file_names f1 ON f1._file = d.first_key >> 40)
+        SELECT * FROM (
+            SELECT f.file, r._line AS line, d.reason, {raw_columns}
+            FROM dropped d JOIN raw r USING (_file, _line) JOIN file_names f USING (_file)
             UNION ALL
             SELECT file, line, '{MALFORMED}', {", ".join("NULL" for _ in ("school", *PASS_COLUMNS))}
             FROM malformed)
