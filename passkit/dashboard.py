@@ -15,7 +15,6 @@ Everything here runs in the kernel and is tested without a browser (tests/test_d
 import dataclasses
 import datetime as dt
 import os
-import re
 import tempfile
 import threading
 import warnings
@@ -30,6 +29,7 @@ import traitlets
 
 from . import charts, exports, grades as grade_levels, reports
 from .errors import PasskitError
+from .params import slug
 
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
@@ -101,7 +101,7 @@ class Selection:
         if self.grade:
             parts.append(f"grade-{self.grade}")
         if self.school:
-            parts.append(re.sub(r"[^a-z0-9]+", "-", self.school.lower()).strip("-") or "school")
+            parts.append(slug(self.school))  # as audits name a school's folder
         return "_".join(parts) + f".{fmt}"
 
 
@@ -128,8 +128,7 @@ def quarter_starts(days: list[dt.date], starts=None) -> list[dt.date]:
     calendar's quarters for a whole year; for a part-year export, pass the school's dates.
     """
     if starts:
-        chosen = sorted(reports.as_date(s, "quarter start") for s in starts)
-        return chosen
+        return sorted(reports.as_date(s, "quarter start") for s in starts)
     year_start = school_year_start(days[-1])
     year = [d for d in days if d >= year_start]
     count = min(4, len(year))
@@ -144,7 +143,7 @@ def presets(days: list[dt.date], starts=None) -> "OrderedDict[str, tuple[dt.date
     found["Last 30 days"] = (last - dt.timedelta(days=29), last)
     begins = quarter_starts(days, starts)
     for number, begin in enumerate(begins, start=1):
-        end = begins[number] - dt.timedelta(days=1) if number < len(begins) else max(last, begin)
+        end = begins[number] - dt.timedelta(days=1) if number < len(begins) else last
         if any(begin <= d <= end for d in days):  # only quarters with data
             found[f"Quarter {number}"] = (begin, min(end, last))
     found["Whole year"] = (begins[0], last)
