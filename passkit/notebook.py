@@ -19,6 +19,7 @@ from . import reports
 from .exports import HEADERS
 
 SHOWN_ROWS = 25  # rows shown before "show all"; the full table is always in the page, the CSV and the workbook
+PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes")  # the counts in the six reports
 DATE_FORMAT = "%a %Y-%m-%d"  # "Mon 2026-01-05": the weekday matters when reading a day's count
 
 
@@ -55,7 +56,7 @@ class RangeReport:
 
         table = self.table(name)
         display(HTML(f'<p class="passkit-caption">{html.escape(self.caption())}</p>'))
-        if table.empty:
+        if not has_passes(table):  # listed rooms and staff still have rows, all zero: no chart of nothing
             display(HTML('<p class="passkit-empty">No passes in this range.</p>'))
         else:
             chart = charts.chart(name, table)
@@ -113,6 +114,10 @@ def _skip_slow_optional_imports():
     2 s of every kernel's start. Altair never checks IRI formats, so a fresh kernel skips that module."""
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def has_passes(table: pd.DataFrame) -> bool:
+    return any(column in table and table[column].sum() > 0 for column in PASS_COLUMNS)
 
 
 # ---- tables as an admin reads them ----------------------------------------------------------------

@@ -128,6 +128,7 @@ def test_an_empty_range_has_figures_and_no_errors(demo_data):
     empty = notebook.RangeReport(demo_data, *[reports.as_date(d) for d in ("2026-07-04", "2026-07-05")])
     figures = dict(notebook.headline(empty.tables(), empty.start, empty.end).itertuples(index=False))
     assert figures["Passes"] == 0 and figures["Days with passes"] == 0 and "Busiest day" not in figures
+    assert len(empty.table("room_usage")) and not any(notebook.has_passes(t) for t in empty.tables().values())
     quality = dict(notebook.data_quality(demo_data.summary, empty.start, empty.end).itertuples(index=False))
     assert quality["Export covers the whole range"] == "no"
     assert quality["Rows read"] == demo_data.summary["rows_read"]
