@@ -41,21 +41,21 @@ def worker(task: str, data: str, cache: str, start: str, end: str) -> dict:
 def _task_ingest(data, cache, start, end):
     import passkit
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     loaded = passkit.load(data, cache_dir=cache, refresh=True)
-    return {"seconds": time.perf_counter() - began, "rows": loaded.summary["rows_read"]}
+    return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu, "rows": loaded.summary["rows_read"]}
 
 
 def _task_ingest_sql(data, cache, start, end):
     """The floor for ingest: DuckDB copying the CSVs to Parquet as text, with no validation at all."""
     import duckdb
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     files = sorted(str(p) for p in data.glob("passes*.csv"))
     cache.mkdir(parents=True, exist_ok=True)
     duckdb.connect().execute(f"COPY (SELECT * FROM read_csv({files}, all_varchar = true, union_by_name = true)) "
                              f"TO '{cache / 'copy.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
-    return {"seconds": time.perf_counter() - began}
+    return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu}
 
 
 def _task_cold(data, cache, start, end):
@@ -63,14 +63,14 @@ def _task_cold(data, cache, start, end):
     from passkit import reports
 
     reports.all_reports(passkit.load(data, cache_dir=cache), start, end)
-    return {"seconds": time.perf_counter() - STARTED}
+    return {"seconds": time.perf_counter() - STARTED, "cpu": time.process_time()}
 
 
 def _task_cold_sql(data, cache, start, end):
     from benchmarks import handwritten
 
     handwritten.run(handwritten.connect(_cache_folder(data, cache)), start, end)
-    return {"seconds": time.perf_counter() - STARTED}
+    return {"seconds": time.perf_counter() - STARTED, "cpu": time.process_time()}
 
 
 def _task_warm(data, cache, start, end):
@@ -113,12 +113,13 @@ def _rounds(work, start, end, rounds=WARM_ROUNDS) -> dict:
     """Warm up once, then time `rounds` range changes: the other quarters in turn, or the same year again."""
     work(start, end)
     ranges = [q for q in QUARTERS if q != (start, end)] if (start, end) in QUARTERS else [(start, end)]
-    times = []
+    times, cpu = [], []
     for i in range(rounds):
-        began = time.perf_counter()
+        began, used = time.perf_counter(), time.process_time()
         work(*ranges[i % len(ranges)])
         times.append(time.perf_counter() - began)
-    return {"seconds": statistics.median(times)}
+        cpu.append(time.process_time() - used)
+    return {"seconds": statistics.median(times), "cpu": statistics.median(cpu)}
 
 
 def _cache_folder(data, cache) -> Path:
@@ -143,10 +144,12 @@ def measure(task, data, cache, rng=("", "")) -> dict:
 
 
 def timed(command) -> dict:
+    """A command's wall time, peak RSS, and CPU time with that of the processes it waited for (kernels)."""
     began = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
-    return {"seconds": time.perf_counter() - began, "rss_mb": usage.ru_maxrss / 1024, "ok": status == 0}
+    return {"seconds": time.perf_counter() - began, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024, "ok": status == 0}
 
 
 def side_by_side(ours, theirs, repeat) -> tuple[dict, dict]:
@@ -250,20 +253,24 @@ def verdicts(lines) -> list[tuple[str, str, bool]]:
 
 
 def table(lines) -> str:
+    """Wall time (median) and, in brackets, CPU time of each side; the ratio of the wall times."""
     rows = ["| line | data | passkit | hand-written SQL | passkit / SQL | peak RSS passkit | peak RSS SQL |",
             "|---|---|---:|---:|---:|---:|---:|"]
     for line in lines:
         ours, sql = line["ours"], line["sql"]
-        note = f" ({line['rows'] / ours['seconds']:,.0f} rows/s)" if "rows" in line else ""
-        note += f" (first: {line['first']:.1f} s)" if "first" in line else ""
-        note += "" if line.get("ok", True) else " FAILED"
+        note = f", {line['rows'] / ours['seconds']:,.0f} rows/s" if "rows" in line else ""
+        note += f", first {line['first']:.1f} s" if "first" in line else ""
+        note += "" if line.get("ok", True) else ", FAILED"
         rows.append("| " + " | ".join([
-            line["line"], line["scale"], (_seconds(ours["seconds"]) + note) if ours else "",
-            _seconds(sql["seconds"]) if sql else "",
+            line["line"], line["scale"], _time(ours, note), _time(sql),
             f"{ours['seconds'] / sql['seconds']:.2f}x" if ours and sql else "",
-            f"{ours['rss_mb']:,.0f} MB" if ours else "", f"{sql['rss_mb']:,.0f} MB" if sql and "rss_mb" in sql else "",
+            f"{ours['rss_mb']:,.0f} MB" if ours else "", f"{sql['rss_mb']:,.0f} MB" if sql else "",
         ]) + " |")
     return "\n".join(rows)
+
+
+def _time(run, note="") -> str:
+    return f"{_seconds(run['seconds'])} (cpu {_seconds(run['cpu'])}{note})" if run else ""
 
 
 def _seconds(value) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import grades
 from .columns import ColumnMap
@@ -56,12 +57,14 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
     con.execute(f"SET TimeZone = '{timezone}'")
     con.execute("SET enable_progress_bar = false")  # passkit.load shows its own
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=out.parent))
+    # All rows live in DuckDB, which keeps to its memory limit by spilling to the cache's disk.
+    con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
+    con.execute(f"SET memory_limit = '{_memory_limit()}MB'")
     try:
-        raw, malformed, per_file = _read_passes(files["passes"], root, column_map, progress)
-        con.register("raw", raw)
         con.register("roster", _read_roster(files, column_map))
-        _register_grade_map(con)
-        _check(con, timezone)
+        _register_clock_changes(con, timezone)
+        malformed, per_file = _read_passes(con, files["passes"], root, column_map, timezone, progress)
+        _find_duplicates_and_students(con)
         summary = _write(con, tmp, malformed, per_file, timezone)
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
         _side_table(con, files.get("staff"), STAFF, column_map).write_parquet(str(tmp / "staff.parquet"))
@@ -75,24 +78,49 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
     return summary
 
 
-def _read_passes(paths, root, column_map, progress):
-    tables, malformed, per_file = [], [], []
-    # Files are read two at a time: one's single-threaded cleaning overlaps the other's parsing.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        read = pool.map(lambda path: read_table(path, PASS_REQUIRED, PASS_OPTIONAL, column_map.rename), paths)
-        for index, (path, (table, bad_lines)) in enumerate(zip(paths, read)):
-            table = column_map.apply_values(table)
-            for name in ("school", *PASS_COLUMNS):
-                if name not in table.column_names:
-                    table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
-            table = table.append_column(FILE, pa.repeat(pa.scalar(index, pa.int32()), table.num_rows))
-            tables.append(table.select(["school", *PASS_COLUMNS, FILE, LINE]))
-            name = str(Path(path).relative_to(root))
-            malformed += [(name, line) for line in bad_lines]
-            per_file.append({"file": name, "rows": table.num_rows + len(bad_lines)})
-            if progress:
-                progress(name)
-    return pa.concat_tables(tables), malformed, per_file
+def _memory_limit() -> int:
+    """DuckDB's memory in MB while building: a quarter of the RAM, at least 1.5 GB. Beyond it, work
+    spills to disk (slower, never out of memory); a 40-school year needs about 6 GB to stay in memory."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 ** 20
+    except (AttributeError, ValueError, OSError):  # Windows has no sysconf
+        ram = 0
+    return max(1536, ram // 4)
+
+
+def _read_passes(con, paths, root, column_map, timezone, progress):
+    """Type and check every passes file into the DuckDB table `checked`, one file at a time."""
+    grade_map = GradeMap(con)
+    malformed, per_file = [], []
+    for index, (path, (table, bad_lines)) in enumerate(zip(paths, _read_ahead(paths, column_map))):
+        table = column_map.apply_values(table)
+        for name in ("school", *PASS_COLUMNS):
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+        table = table.append_column(FILE, pa.repeat(pa.scalar(index, pa.int32()), table.num_rows))
+        grade_map.add(table.column("grade"))
+        con.register("raw", table.select(["school", *PASS_COLUMNS, FILE, LINE]))
+        con.execute(("CREATE TEMP TABLE checked AS " if index == 0 else "INSERT INTO checked ") + _typed(timezone))
+        con.unregister("raw")
+        name = str(Path(path).relative_to(root))
+        malformed += [(name, line) for line in bad_lines]
+        per_file.append({"file": name, "rows": table.num_rows + len(bad_lines)})
+        if progress:
+            progress(name)
+    return malformed, per_file
+
+
+def _read_ahead(paths, column_map):
+    """The parsed files in order, reading the next one while the last is stored (never more at once)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for path in paths:
+            following = pool.submit(read_table, path, PASS_REQUIRED, PASS_OPTIONAL, column_map.rename)
+            if pending:
+                yield pending.result()
+            pending = following
+        if pending:
+            yield pending.result()
 
 
 def _read_roster(files, column_map):
@@ -124,24 +152,28 @@ def _oneroster_students(path, column_map):
     })
 
 
-def _register_grade_map(con):
-    """Normalise each distinct grade spelling once, in Python, and join the result."""
-    spellings = sorted(row[0] for row in con.execute(
-        "SELECT DISTINCT grade FROM raw WHERE grade IS NOT NULL "
-        "UNION SELECT DISTINCT grade FROM roster WHERE grade IS NOT NULL").fetchall())
-    con.register("grade_map", pa.table({"spelling": pa.array(spellings, pa.string()),
-                                        "grade": pa.array(map(grades.normalise, spellings), pa.string())}))
+class GradeMap:
+    """`grade_map` (spelling -> grade): each distinct spelling normalised once, in Python."""
+
+    def __init__(self, con):
+        self.con, self.known = con, set()
+        con.execute("CREATE TEMP TABLE grade_map (spelling VARCHAR, grade VARCHAR)")
+        self.add(con.sql("SELECT DISTINCT grade FROM roster").to_arrow_table().column(0))
+
+    def add(self, column):
+        new = sorted({g for g in pc.unique(column).to_pylist() if g is not None} - self.known)
+        if new:
+            self.known.update(new)
+            self.con.executemany("INSERT INTO grade_map VALUES (?, ?)", [(g, grades.normalise(g)) for g in new])
 
 
-def _check(con, timezone):
-    """Type every row, give each rejected row its first broken rule, find duplicates and students."""
-    _register_clock_changes(con, timezone)
+def _typed(timezone):
+    """The query typing and checking the rows of `raw` (one file): its columns plus keys, times, reason."""
     reasons = " ".join(f"WHEN {rule} THEN '{reason}'" for rule, reason in REJECT_RULES)
     # Most times are plain 'YYYY-MM-DDTHH:MM:SS' wall-clock times on a day without a clock change:
     # those are already school-local and their difference is real minutes, so only the others go
     # through the (slow) time-zone conversion. Both ways give the same values.
-    con.execute(f"""
-        CREATE TEMP TABLE checked AS
+    return f"""
         WITH plain AS (
             SELECT r.*, coalesce(r.school, '') AS school_key, gm.grade AS grade_norm,
                    (CAST(_file AS BIGINT) << 40) + _line AS row_key,  -- file and line in one integer
@@ -165,9 +197,10 @@ def _check(con, timezone):
                         ELSE epoch(try_cast(end_time AS TIMESTAMPTZ)) - epoch(try_cast(start_time AS TIMESTAMPTZ))
                    END AS seconds
             FROM easy)
-        -- the raw text of the times and grade is not carried on: rejected rows take it from `raw`
-        SELECT * EXCLUDE (school, start_time, end_time, grade), CASE {reasons} ELSE NULL END AS reason
-        FROM typed""")
+        SELECT *, CASE {reasons} ELSE NULL END AS reason FROM typed"""
+
+
+def _find_duplicates_and_students(con):
     # The first copy (by file, then line) of a pass_id in a school is kept. Hashing the keys finds
     # the few candidates; the exact comparison runs on those alone, and the later steps drop
     # duplicates by their integer row_key.
@@ -244,7 +277,7 @@ def _write(con, out, malformed, per_file, timezone):
                                          "file": pa.array(names, pa.string())}))
     con.register("malformed", pa.table({"file": pa.array([m[0] for m in malformed], pa.string()),
                                         "line": pa.array([m[1] for m in malformed], pa.int64())}))
-    raw_columns = ", ".join(f"r.{c}" for c in ("school", *PASS_COLUMNS))
+    raw_columns = ", ".join(f"r.{c}" for c in ("school", *PASS_COLUMNS))  # the text as read
     con.execute(f"""
         COPY (
         WITH dropped AS (
@@ -255,7 +288,7 @@ def _write(con, out, malformed, per_file, timezone):
             FROM duplicates d JOIN file_names f1 ON f1._file = d.first_key >> 40)
         SELECT * FROM (
             SELECT f.file, r._line AS line, d.reason, {raw_columns}
-            FROM dropped d JOIN raw r USING (_file, _line) JOIN file_names f USING (_file)
+            FROM dropped d JOIN checked r USING (_file, _line) JOIN file_names f USING (_file)
             UNION ALL
             SELECT file, line, '{MALFORMED}', {", ".join("NULL" for _ in ("school", *PASS_COLUMNS))}
             FROM malformed)
@@ -276,8 +309,7 @@ def _summary(con, out, per_file, timezone):
         FROM {rejected} GROUP BY r ORDER BY r""").fetchall())
     duplicates = by_reason.pop("duplicate pass_id", 0)
     unrecognised = con.execute("""
-        SELECT count(*) FROM raw JOIN grade_map gm ON gm.spelling = raw.grade
-        WHERE gm.grade = 'Unknown' AND lower(raw.grade) <> 'unknown'""").fetchall()[0][0]
+        SELECT count(*) FROM checked WHERE grade_norm = 'Unknown' AND lower(grade) <> 'unknown'""").fetchall()[0][0]
     rows_read = sum(entry["rows"] for entry in per_file)
     summary = {
         "timezone": timezone,
