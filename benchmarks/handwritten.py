@@ -72,6 +72,7 @@ QUERIES = {
 def connect(cache) -> duckdb.DuckDBPyConnection:
     """A connection with `passes`, `students`, `rooms` and `staff` views on a passkit cache folder."""
     con = duckdb.connect()
+    con.execute("SET parquet_metadata_cache = true")  # as passkit does
     for name in ("passes", "students", "rooms", "staff"):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{cache}/{name}.parquet')")
     return con

@@ -88,6 +88,9 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
 def open_cache(out: Path) -> PassData:
     summary = json.loads((out / "summary.json").read_text())
     con = duckdb.connect()
+    # Each step of a report binds the view again; cached Parquet footers make that free (the cache
+    # files never change in place: a refresh writes a new folder and swaps it in).
+    con.execute("SET parquet_metadata_cache = true")
     for name in ("passes", "students", "rooms", "staff"):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{out / (name + '.parquet')}')")
     return PassData(out, summary, summary["timezone"], con)

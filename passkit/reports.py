@@ -11,6 +11,7 @@ With several schools, the per-room, per-student and per-staff reports carry a `s
 import datetime as dt
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from . import grades as grade_levels
@@ -71,7 +72,7 @@ def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.Dat
     students = _collect(_per_student(passes, data))
     return {
         "daily_passes": _daily(daily),
-        "passes_by_grade": _by_grade(daily.groupby("grade", as_index=False)["passes"].sum()),
+        "passes_by_grade": _by_grade(daily),
         "passes_by_student": _with_outliers(students),
         "room_usage": _rooms(_trip_counts(passes), _listed(data, "rooms", "room", schools)),
         "staff_usage": _staff(_staff_counts(passes), _listed(data, "staff", "issuer", schools)),
@@ -86,10 +87,14 @@ def _date_grade_counts(passes: nw.LazyFrame) -> pd.DataFrame:
 
 
 def _daily(counts: pd.DataFrame) -> pd.DataFrame:
-    counts = counts.astype({"date": "datetime64[us]"})  # Spark hands back datetime.date objects
-    grid = counts[["date"]].drop_duplicates().merge(counts[["grade"]].drop_duplicates(), how="cross")
-    table = grid.merge(counts, on=["date", "grade"], how="left")
-    return _by_grade(table.fillna({"passes": 0}), "date")
+    """Every date x every grade present, zero-filled (numpy: these small frames are all overhead in pandas)."""
+    dates = counts["date"].astype("datetime64[us]").to_numpy()  # Spark hands back datetime.date objects
+    days = np.unique(dates)
+    levels = sorted(set(counts["grade"]), key=lambda g: (grade_levels.sort_key(g), g))
+    grid = np.zeros((len(days), len(levels)), np.int64)
+    grid[np.searchsorted(days, dates), [levels.index(g) for g in counts["grade"]]] = counts["passes"]
+    return pd.DataFrame({"date": np.repeat(days, len(levels)),
+                         "grade": pd.Series(levels * len(days), dtype="str"), "passes": grid.ravel()})
 
 
 def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
@@ -102,21 +107,29 @@ def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
         # The cache's integer key groups faster than two strings; a student's name and grade are
         # the same on all their passes, so the students table gives what max() would.
         counts = passes.group_by("student_key").agg(nw.len().alias("passes"), nw.col("_ms").sum())
-        return counts.join(students, on="student_key").drop("student_key")
+        return counts.join(students, on="student_key")
     return passes.group_by("school", "student_id").agg(
         nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum())
 
 
 def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
-    per_grade = table.groupby("grade")["passes"]
-    q1, q3 = per_grade.quantile(0.25, interpolation="linear"), per_grade.quantile(0.75, interpolation="linear")
-    fence = q3 + 1.5 * (q3 - q1)
-    table = table.assign(outlier=table["passes"] > table["grade"].map(fence).astype("float64"))
-    table = table.sort_values(["passes", "school", "student_id"], ascending=[False, True, True])
-    return _finish(table[["school", "student_id", "student_name", "grade", "passes", "outlier"]])
+    """Flag passes > Q3 + 1.5 IQR of the student's grade (linear quartiles); sort by passes, school, id."""
+    codes, levels = pd.factorize(table["grade"])
+    passes = table["passes"].to_numpy()
+    fence = np.full(len(levels) + 1, np.inf)  # the last entry is for a missing grade (code -1): never an outlier
+    for code in range(len(levels)):
+        q1, q3 = np.quantile(passes[codes == code], [0.25, 0.75])
+        fence[code] = q3 + 1.5 * (q3 - q1)
+    table = table.assign(outlier=passes > fence[codes])
+    # student_key numbers students in (school, student_id) order: an integer sorts much faster
+    by = ["student_key"] if "student_key" in table else ["school", "student_id"]
+    order = np.lexsort([table[column].to_numpy() for column in reversed(by)] + [-passes])
+    return _finish(table.iloc[order][["school", "student_id", "student_name", "grade", "passes", "outlier"]])
 
 
 def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:
+    if len(table) > top:  # only students with at least the top-th most passes can be in the top
+        table = table[table["passes"] >= table["passes"].nlargest(top).iloc[-1]]
     # a tenth of a minute, rounded half up
     table = table.assign(minutes_out=((table["_ms"].fillna(0) + 3_000) // 6_000) / 10)
     table = table.sort_values(["passes", "minutes_out", "student_id", "school"],
@@ -130,35 +143,50 @@ def _trip_counts(passes: nw.LazyFrame) -> pd.DataFrame:
 
 
 def _rooms(trips: pd.DataFrame, listed) -> pd.DataFrame:
-    keys = ["school", "room"]
-    parts = [trips[["school", "origin", "passes"]].set_axis([*keys, "passes_from"], axis=1),
-             trips[["school", "destination", "passes"]].set_axis([*keys, "passes_to"], axis=1)]
+    rooms = {}  # (school, room) -> [passes from, passes to, folder]; plain Python beats pandas at this size
+    for index, column in enumerate(("origin", "destination")):
+        for (school, room), passes in trips.groupby(["school", column], sort=False)["passes"].sum().items():
+            rooms.setdefault((school, room), [0, 0, ""])[index] += passes
     if listed is not None:
-        parts.append(_collect(listed.select("school", "room", "folder")))
-    table = pd.concat(parts).groupby(keys, as_index=False).agg(
-        passes_from=("passes_from", "sum"), passes_to=("passes_to", "sum"),
-        folder=("folder", "first") if listed is not None else ("passes_to", lambda _: ""))
-    table = table.fillna({"folder": ""}).astype({"folder": "str", "passes_from": "int64", "passes_to": "int64"})
-    table = table.sort_values(["passes_to", "passes_from", "school", "room"], ascending=[False, False, True, True])
-    return _finish(table[["school", "room", "folder", "passes_from", "passes_to"]])
+        for school, room, folder in _rows(_collect(listed.select("school", "room", "folder")), "school", "room",
+                                          "folder"):
+            rooms.setdefault((school, room), [0, 0, ""])[2] = folder if isinstance(folder, str) else ""
+    order = sorted(rooms, key=lambda key: (-rooms[key][1], -rooms[key][0], key))
+    return _finish(_frame(order, [rooms[key] for key in order], ["school", "room"],
+                          {"folder": 2, "passes_from": 0, "passes_to": 1}))
 
 
 def _staff_counts(passes: nw.LazyFrame) -> pd.DataFrame:
     by_staff = passes.filter((nw.col("created_by") == "teacher")
                              | ((nw.col("created_by") == "kiosk") & nw.col("kiosk_mode")))
-    return _collect(by_staff.with_columns(  # plain sums of 0/1 columns: simple aggregations on every backend
-        now_passes=(nw.col("pass_type") == "now").cast(nw.Int64()),
-        scheduled_passes=(nw.col("pass_type") == "scheduled").cast(nw.Int64()),
-    ).group_by("school", "issuer").agg(nw.len().alias("total_passes"), nw.col("now_passes", "scheduled_passes").sum()))
+    return _collect(by_staff.group_by("school", "issuer", "pass_type").agg(passes=nw.len()))
 
 
 def _staff(counts: pd.DataFrame, listed) -> pd.DataFrame:
-    columns = ["total_passes", "now_passes", "scheduled_passes"]
+    staff = {}  # (school, issuer) -> [total, now, scheduled]
+    for school, issuer, pass_type, passes in _rows(counts, "school", "issuer", "pass_type", "passes"):
+        row = staff.setdefault((school, issuer), [0, 0, 0])
+        row[0] += passes
+        row[1 if pass_type == "now" else 2] += passes
     if listed is not None:
-        counts = pd.concat([counts, _collect(listed.select("school", "issuer"))])
-    table = counts.groupby(["school", "issuer"], as_index=False)[columns].sum().astype({c: "int64" for c in columns})
-    table = table.sort_values(["total_passes", "school", "issuer"], ascending=[False, True, True])
-    return _finish(table[["school", "issuer", *columns]])
+        for school, issuer in _rows(_collect(listed.select("school", "issuer")), "school", "issuer"):
+            staff.setdefault((school, issuer), [0, 0, 0])
+    order = sorted(staff, key=lambda key: (-staff[key][0], key))
+    return _finish(_frame(order, [staff[key] for key in order], ["school", "issuer"],
+                          {"total_passes": 0, "now_passes": 1, "scheduled_passes": 2}))
+
+
+def _rows(table: pd.DataFrame, *columns):
+    return zip(*(table[column].tolist() for column in columns))
+
+
+def _frame(keys, values, key_names, value_columns) -> pd.DataFrame:
+    """A report table from sorted (school, name) keys and their value lists."""
+    table = {name: pd.Series([key[i] for key in keys], dtype="str") for i, name in enumerate(key_names)}
+    for name, index in value_columns.items():
+        table[name] = pd.Series([value[index] for value in values],
+                                dtype="str" if name == "folder" else "int64")
+    return pd.DataFrame(table)
 
 
 # ---- shared steps -------------------------------------------------------------------------------
@@ -209,12 +237,14 @@ def _collect(frame: nw.LazyFrame) -> pd.DataFrame:
     return frame.collect(backend="pandas").to_native()
 
 
-def _by_grade(table: pd.DataFrame, *first) -> pd.DataFrame:
-    """Sort by `first` columns, then grade in school order (PK, K, 1..12, Unknown)."""
-    table = table.assign(_rank=table["grade"].map(grade_levels.sort_key))
-    table = table.sort_values([*first, "_rank"]).drop(columns="_rank")
-    table["passes"] = table["passes"].astype("int64")
-    return table[[*first, "grade", "passes"]].reset_index(drop=True)
+def _by_grade(counts: pd.DataFrame) -> pd.DataFrame:
+    """Passes per grade, in school order (PK, K, 1..12, Unknown), from counts by grade (and maybe more)."""
+    totals = {}
+    for grade, passes in _rows(counts, "grade", "passes"):
+        totals[grade] = totals.get(grade, 0) + passes
+    levels = sorted(totals, key=lambda g: (grade_levels.sort_key(g), g))
+    return pd.DataFrame({"grade": pd.Series(levels, dtype="str"),
+                         "passes": pd.Series([totals[g] for g in levels], dtype="int64")})
 
 
 def _finish(table: pd.DataFrame) -> pd.DataFrame:
