@@ -10,9 +10,8 @@ from pathlib import Path
 import duckdb
 import narwhals as nw
 import pandas as pd
-from tqdm.auto import tqdm
 
-from . import __version__, ingest
+from . import __version__
 from .columns import ColumnMap, load_column_map
 from .errors import PasskitError
 from .schema import PASS_FILES
@@ -79,6 +78,10 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
     out = _cache_root(cache_dir) / f"{key[:20]}"
     if refresh or not (out / "summary.json").exists():
         out.parent.mkdir(parents=True, exist_ok=True)
+        from tqdm.auto import tqdm  # these two only when exports are parsed: opening a cache stays quick
+
+        from . import ingest
+
         with tqdm(total=len(files["passes"]), desc="parsing exports", unit="file", disable=None if progress else True,
                   leave=False) as bar:
             ingest.build(files, timezone, column_map, out, lambda name: bar.update())
