@@ -25,6 +25,7 @@ QUARTERS = [("2025-08-18", "2025-10-17"), ("2025-10-20", "2025-12-19"), ("2026-0
             ("2026-03-30", "2026-05-29")]
 QUARTER, YEAR = QUARTERS[2], ("2025-08-18", "2026-05-29")
 WARM_ROUNDS = 8  # range changes timed in one warm process
+REFRESH_LIMIT_S = 10  # a whole-year refresh slower than this is no longer interactive
 # The columns the six reports read: the scan floor reads just these, with the date filter.
 REPORT_COLUMNS = ("school", "student_id", "student_name", "grade", "origin", "destination", "created_by", "issuer",
                   "kiosk_mode", "pass_type", "minutes")
@@ -43,7 +44,8 @@ def _task_ingest(data, cache, start, end):
 
     began, cpu = time.perf_counter(), time.process_time()
     loaded = passkit.load(data, cache_dir=cache, refresh=True)
-    return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu, "rows": loaded.summary["rows_read"]}
+    return {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu,
+            "rows": loaded.summary["rows_read"]}
 
 
 def _task_ingest_sql(data, cache, start, end):
@@ -303,7 +305,29 @@ def report(lines, elapsed, load) -> str:
     return (f"# passkit benchmark\n\nMachine: {machine()}.\n\nLoad average before and after the run: "
             f"{load[0]:.2f}, {load[1]:.2f} (other work on the machine slows passkit and SQL alike: their runs "
             f"alternate). The run took {elapsed / 60:.1f} minutes.\n\n{table(lines)}\n\n"
-            f"| target | measured | |\n|---|---|---|\n{checks}\n")
+            f"| target | measured | |\n|---|---|---|\n{checks}\n\n{one_machine(lines)}\n")
+
+
+def one_machine(lines) -> str:
+    """Where one machine stops: the measured growth per million passes, extrapolated."""
+    by = {(line["line"], line["scale"]): line for line in lines}
+    small, large = (by[("warm: whole year again", scale)]["ours"] for scale in ("school-year", "district-year"))
+    rows = [by[("ingest: CSV -> validated Parquet", scale)]["rows"] / 1e6 for scale in ("school-year", "district-year")]
+    seconds = (large["seconds"] - small["seconds"]) / (rows[1] - rows[0])
+    memory = (large["rss_mb"] - small["rss_mb"]) / (rows[1] - rows[0])
+    ingest = rows[1] / by[("ingest: CSV -> validated Parquet", "district-year")]["ours"]["seconds"]
+    interactive = rows[1] + (REFRESH_LIMIT_S - large["seconds"]) / seconds
+    text = (f"## Where one machine stops\n\nA whole-year refresh grows by {seconds:.3f} s and the reports' peak RSS by "
+            f"{memory:.0f} MB per million passes (school-year to district-year). At that rate a whole-year refresh "
+            f"reaches {REFRESH_LIMIT_S:.0f} s at about {interactive:.0f} million passes, with about "
+            f"{large['rss_mb'] + (interactive - rows[1]) * memory:,.0f} MB; loading that many exports takes about "
+            f"{interactive / ingest / 60:.0f} minutes at {ingest * 1e6:,.0f} rows/s.")
+    spark = by.get(("Spark local[2]: range change + six reports", "district-year"))
+    if spark:
+        text += (f" Spark on this same machine needs {spark['ours']['seconds']:.1f} s per range change "
+                 f"({spark['first']:.0f} s with its start), {spark['ours']['seconds'] / spark['sql']['seconds']:.0f}x "
+                 "DuckDB: it pays off only on a cluster, for data beyond that size or already in a data lake.")
+    return text
 
 
 def main(argv=None):
@@ -326,7 +350,8 @@ def main(argv=None):
         # HOOK: the dashboard's own benchmark (benchmarks/dashboard_bench.py) appends its section.
         done = subprocess.run([sys.executable, "-m", "benchmarks.dashboard_bench", "--data", str(args.data)],
                               capture_output=True, text=True)
-        section = done.stdout if done.returncode == 0 else f"\nThe dashboard benchmark failed:\n\n{done.stderr}"
+        section = "## The dashboard (benchmarks/dashboard_bench.py)\n\n" + (
+            done.stdout if done.returncode == 0 else f"The dashboard benchmark failed:\n\n{done.stderr[-3000:]}")
         args.out.write_text(text + "\n" + section)
         print(section)
 

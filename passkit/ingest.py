@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 
 from . import grades
 from .columns import ColumnMap
-from .errors import PasskitError
 from .readers import LINE, read_table
 from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PASS_OPTIONAL, PASS_REQUIRED,
                      PASS_TYPES, ROOMS, ROSTER, STAFF, TRUE_WORDS)
@@ -348,7 +347,7 @@ def _side_table(con, path, spec, column_map):
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     con.register("side", table.select([*names, LINE]))
-    casts = {"max_passes_from": "TRY_CAST(max_passes_from AS INTEGER)", "max_passes_to": "TRY_CAST(max_passes_to AS INTEGER)"}
+    casts = {name: f"TRY_CAST({name} AS INTEGER)" for name in ("max_passes_from", "max_passes_to")}
     select = ", ".join(casts.get(n, n) + f" AS {n}" if n != "school" else "coalesce(side.school, s.school) AS school"
                        for n in names)
     key = ", ".join(("school", required[0]))

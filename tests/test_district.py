@@ -98,7 +98,8 @@ def test_side_files_without_a_school_apply_to_every_school(tmp_path):
 
 def test_a_school_row_wins_over_the_same_room_for_every_school(tmp_path):
     data = with_schools(tmp_path, [pass_row(1, origin="Room 1") + ["North"]],
-                        rooms=(["school", "room", "folder"], [["", "Room 1", "Everywhere"], ["North", "Room 1", "Lab"]]))
+                        rooms=(["school", "room", "folder"],
+                               [["", "Room 1", "Everywhere"], ["North", "Room 1", "Lab"]]))
     rooms = reports.room_usage(data, "2026-01-05", "2026-01-05")
     assert rooms.loc[rooms["room"] == "Room 1", "folder"].tolist() == ["Lab"]
 
