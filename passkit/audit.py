@@ -97,7 +97,7 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
 
     data = passkit.load(params.data, params.timezone, columns=params.columns, cache_dir=params.cache,
                         refresh=refresh, progress=progress)
-    _check_schools(params, data, each_school)
+    data.check_schools(params.schools, each_school, params.data)
     audits = plan(params, data, out=out, all_quarters=all_quarters, each_school=each_school,
                   notebooks=Path(notebooks) if notebooks else NOTEBOOK_DIR)
     workdir = Path(tempfile.mkdtemp(prefix="passkit-audit-"))  # kernel specs and sockets
@@ -374,13 +374,3 @@ def _check_replaceable(folder: Path):
     """Only an earlier audit (or an empty folder) is ever replaced: never a folder of other files."""
     if folder.is_file() or (folder.is_dir() and any(folder.iterdir()) and not (folder / "manifest.json").is_file()):
         raise PasskitError("exists and is not an earlier audit folder; choose another --out", file=folder)
-
-
-def _check_schools(params, data, each_school: bool):
-    known = [school for school in data.schools if school]
-    if each_school and not known:
-        raise PasskitError("--each-school needs exports with a 'school' column", file=params.data)
-    unknown = [school for school in params.schools if school not in known]
-    if unknown:
-        choices = ", ".join(known) if known else "the exports have no 'school' column"
-        raise PasskitError(f"school '{unknown[0]}' is not in the data ({choices})", file=params.data)

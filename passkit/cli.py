@@ -85,7 +85,7 @@ def run_report(args):
     from . import reports
 
     data = load_data(args)
-    _check_schools(data, args.school, args.each_school, args.data)
+    data.check_schools(args.school, args.each_school, args.data)
     source = _engine(args.engine, data)
     tables = reports.all_reports(source, args.start, args.end, args.grade, args.school)
     _write_report(data, tables, args.out, args.start, args.end, args.school)
@@ -100,16 +100,6 @@ def run_report(args):
           f"passes, dropped {summary['duplicates_dropped']:,} duplicates, rejected {summary['rows_rejected']:,} rows.")
     in_range = int(tables["passes_by_grade"]["passes"].sum())
     print(f"{in_range:,} passes from {args.start} to {args.end}. Reports written to {args.out}/")
-
-
-def _check_schools(data, schools, each_school, folder):
-    known = [school for school in data.schools if school]
-    if each_school and not known:
-        raise PasskitError("--each-school needs exports with a 'school' column", file=folder)
-    for school in schools or []:
-        if school not in known:
-            raise PasskitError(f"school '{school}' is not in the data ({', '.join(known) or 'no school column'})",
-                               file=folder)
 
 
 def _engine(engine, data):

@@ -52,6 +52,16 @@ class PassData:
     def schools(self) -> list[str]:
         return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM students ORDER BY 1").fetchall()]
 
+    def check_schools(self, schools, each_school: bool, folder):
+        """Refuse school names the data does not hold, and --each-school without a school column."""
+        known = [school for school in self.schools if school]
+        if each_school and not known:
+            raise PasskitError("--each-school needs exports with a 'school' column", file=folder)
+        unknown = [school for school in schools or [] if school not in known]
+        if unknown:
+            choices = ", ".join(known) if known else "the exports have no 'school' column"
+            raise PasskitError(f"school '{unknown[0]}' is not in the data ({choices})", file=folder)
+
     def rejected(self, schools=None) -> pd.DataFrame:
         """The rows not kept, with their reason; with `schools`, only rows that name one of them."""
         rows = self.con.sql(f"SELECT * FROM read_parquet('{self.cache / 'rejected.parquet'}')")
