@@ -446,7 +446,7 @@ class App(widgets.VBox):
         elif os.environ.get(ENV_CACHE):
             data = open_cache(Path(os.environ[ENV_CACHE]))
         else:
-            raise PasskitError(f"no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
+            raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
         return cls(data, quarters=quarters)
 
     # -- state --
