@@ -48,6 +48,11 @@ def add_data_options(parser):
                         help="folder holding passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, staff.csv")
     parser.add_argument("--timezone", default="America/Chicago",
                         help="the school's IANA time zone (default: %(default)s)")
+    add_parse_options(parser)
+
+
+def add_parse_options(parser):
+    """How exports are parsed and cached: shared by every command that reads them."""
     parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
                         help="column-mapping file for another vendor's export headers")
     parser.add_argument("--cache", metavar="DIR", type=Path,
@@ -213,11 +218,7 @@ def _audit_command(commands):
     parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: one per core)")
     parser.add_argument("--notebooks", metavar="DIR", type=Path,
                         help="folder of the report notebooks, one per report (default: the ones passkit ships)")
-    parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
-                        help="column-mapping file for another vendor's export headers")
-    parser.add_argument("--cache", metavar="DIR", type=Path,
-                        help="where the parsed Parquet cache lives (default: $PASSKIT_CACHE or ~/.cache/passkit)")
-    parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
+    add_parse_options(parser)
     parser.set_defaults(run=run_audit)
 
 
