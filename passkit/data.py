@@ -94,7 +94,7 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
 
         with tqdm(total=len(files["passes"]), desc="parsing exports", unit="file", disable=None if progress else True,
                   leave=False) as bar:
-            ingest.build(files, timezone, column_map, out, lambda name: bar.update())
+            ingest.build(files, timezone, column_map, out, lambda name: bar.update(), replace=refresh)
     return open_cache(out)
 
 

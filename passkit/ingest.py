@@ -45,7 +45,7 @@ REJECT_RULES = (
 )
 
 
-def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress=None) -> dict:
+def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress=None, replace=False) -> dict:
     """Write passes/students/rejected/rooms/staff Parquet files and summary.json into `out`; return the summary.
 
     `files` maps a role ('passes', 'roster', 'users', 'rooms', 'staff') to paths; names in the
@@ -68,13 +68,27 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
         _side_table(con, files.get("staff"), STAFF, column_map).write_parquet(str(tmp / "staff.parquet"))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)  # a cache folder is complete or absent, never half-written
+        _publish(tmp, out, replace)
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return summary
+
+
+def _publish(tmp: Path, out: Path, replace: bool):
+    """Move a finished cache into place: a cache folder is complete or absent, never half-written.
+
+    Two processes may parse the same exports at once (an audit's notebooks do). Unless asked to
+    replace it, a folder another process published first stays: it holds the same tables, and its
+    readers keep their files.
+    """
+    if replace and out.exists():
+        shutil.rmtree(out)
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        if replace or not (out / "summary.json").exists():
+            raise
 
 
 def _memory_limit() -> int:

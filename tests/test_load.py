@@ -266,3 +266,18 @@ def test_report_command_writes_every_output(folder, tmp_path, capsys):
 def test_start_after_end_raises_in_the_api(folder):
     with pytest.raises(PasskitError):
         reports.room_usage(folder([pass_row(1)]), "2026-02-01", "2026-01-01")
+
+
+def test_a_cache_published_first_by_another_process_is_kept(folder, tmp_path):
+    from passkit.columns import ColumnMap
+    from passkit.data import find_files
+
+    first = folder([pass_row(1)])
+    inode = (first.cache / "passes.parquet").stat().st_ino
+    # a second process that parsed the same exports at the same time finishes later
+    ingest.build(find_files(tmp_path / "data"), "America/Chicago", ColumnMap(), first.cache)
+    assert (first.cache / "passes.parquet").stat().st_ino == inode
+    assert reports.passes_by_grade(first, "2026-01-05", "2026-01-05")["passes"].tolist() == [1]
+    assert not [p for p in first.cache.parent.iterdir() if p.name.startswith(".building-")]
+    refreshed = passkit.load(tmp_path / "data", cache_dir=tmp_path / "cache", refresh=True)
+    assert (refreshed.cache / "passes.parquet").stat().st_ino != inode
