@@ -142,10 +142,14 @@ def column(page, section, header):
 def test_sorting_rooms_by_a_header_reverses_the_order(page):
     section = ".passkit-section-room_usage"
     page.locator(section).scroll_into_view_if_needed()
+    from playwright.sync_api import expect
+
     header = page.locator(f"{section} thead th", has_text="Passes to this room")
     header.click()
+    expect(header).to_have_attribute("aria-sort", "ascending")  # the table has redrawn in that order
     first = [int(v.replace(",", "")) for v in column(page, section, "Passes to this room")]
     header.click()
+    expect(header).to_have_attribute("aria-sort", "descending")
     second = [int(v.replace(",", "")) for v in column(page, section, "Passes to this room")]
     shot(page, "03-rooms-sorted", section)
     assert len(first) > 5
