@@ -27,7 +27,7 @@ DRAWN = """() => {
     const charts = [...document.querySelectorAll('.passkit-chart')];
     return state && state.dataset.state === 'done' && charts.length === 4
         && charts.every(c => c.passkitView && c.dataset.revision === charts[0].dataset.revision)
-        && document.querySelectorAll('.itables_anywidget tbody tr').length > 0;
+        && document.querySelectorAll('.passkit-table-widget tbody tr').length > 0;
 }"""
 
 

@@ -14,6 +14,7 @@ Everything here runs in the kernel and is tested without a browser (tests/test_d
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import tempfile
 import threading
@@ -285,10 +286,21 @@ class DownloadMenu(anywidget.AnyWidget):
             self.send(*answer)
 
 
-# DataTables through itables: every row sent (no downsampling), the report's own order first, and a
-# click anywhere on a column title sorts (ascending, then descending).
-TABLE_OPTIONS = dict(maxBytes=0, deferRender=True, pageLength=15, lengthMenu=[15, 50, 100, 500], classes="display compact",
-                     order=[], text_in_header_can_be_selected=False, style="width:100%;margin:0")
+class SortableTable(anywidget.AnyWidget):
+    """A report as a table sorted by clicking a column title; every row is sent, one page is drawn.
+
+    Sorting, filtering and paging happen in the page (static/sortable_table.js); it sends nothing back.
+    """
+
+    _esm = STATIC / "sortable_table.js"
+    columns = traitlets.List(traitlets.Dict()).tag(sync=True)  # [{"name": title, "numeric": bool}]
+    rows = traitlets.List(traitlets.List()).tag(sync=True)
+
+    def show(self, table: pd.DataFrame):
+        with self.hold_sync():  # one message: the page arranges the new rows once
+            self.columns = [{"name": str(name), "numeric": pd.api.types.is_numeric_dtype(dtype)
+                             and not pd.api.types.is_bool_dtype(dtype)} for name, dtype in table.dtypes.items()]
+            self.rows = json.loads(table.to_json(orient="values", date_format="iso"))
 
 
 STYLE = """<style>
@@ -305,7 +317,7 @@ STYLE = """<style>
 .passkit-note { color: #555; margin: 2px 0 6px 0; }
 .passkit-empty { color: #444; background: #fafafa; border: 1px dashed #ccc; border-radius: 4px; padding: 18px;
   text-align: center; }
-.passkit-updating .passkit-chart, .passkit-updating .itables_anywidget { opacity: 0.45; transition: opacity 0.1s; }
+.passkit-updating .passkit-chart, .passkit-updating .passkit-table-widget { opacity: 0.45; transition: opacity 0.1s; }
 .passkit-download { position: relative; display: inline-block; overflow: visible !important; }
 .passkit-download-button { border: 1px solid #b8c0c8; background: white; border-radius: 4px; padding: 3px 10px;
   cursor: pointer; font-size: 13px; }
@@ -317,6 +329,21 @@ STYLE = """<style>
   padding: 6px 12px; cursor: pointer; font-size: 13px; }
 .passkit-download-menu button:hover { background: #eef2f5; }
 .passkit-download-status { margin-left: 6px; color: #555; font-size: 12px; }
+.passkit-table-bar, .passkit-table-footer { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
+.passkit-table-filter { margin-left: auto; padding: 3px 6px; border: 1px solid #b8c0c8; border-radius: 4px; }
+.passkit-table-footer button { border: 1px solid #b8c0c8; background: white; border-radius: 4px; padding: 2px 10px; }
+.passkit-table-footer button:disabled { color: #aaa; }
+.passkit-table-info { margin-right: auto; color: #555; }
+table.passkit-table { width: 100%; border-collapse: collapse; font-size: 13px; }
+table.passkit-table th { text-align: left; border-bottom: 2px solid #b8c0c8; padding: 5px 22px 5px 6px; cursor: pointer;
+  position: relative; user-select: none; white-space: nowrap; }
+table.passkit-table th:hover { background: #eef2f5; }
+table.passkit-table th::after { content: "⇅"; position: absolute; right: 6px; color: #aab; }
+table.passkit-table th[aria-sort=ascending]::after { content: "▲"; color: #333; }
+table.passkit-table th[aria-sort=descending]::after { content: "▼"; color: #333; }
+table.passkit-table td { padding: 4px 6px; border-bottom: 1px solid #eceff2; }
+table.passkit-table .numeric { text-align: right; }
+table.passkit-table tbody tr:nth-child(even) { background: #f8f9fa; }
 </style>"""
 
 
@@ -331,9 +358,7 @@ class SectionView:
         if section.kind == "graph":
             self.view = VegaChart()
         else:
-            from itables.widget import ITable
-
-            self.view = ITable(pd.DataFrame(), **TABLE_OPTIONS)
+            self.view = SortableTable()
         self.view.add_class(f"passkit-{section.name}")
         header = widgets.HBox([widgets.HTML(f"<h2>{section.title}</h2>"), self.menu],
                               layout=widgets.Layout(justify_content="space-between", align_items="center",
@@ -363,7 +388,7 @@ class SectionView:
             spec["usermeta"] = {"revision": revision}
             self.view.spec = spec
         else:
-            self.view.update(shown_table(table), **TABLE_OPTIONS)
+            self.view.show(shown_table(table))
 
     def download(self, fmt: str) -> tuple[str, bytes]:
         selection = self.app.selection()
