@@ -52,7 +52,7 @@ demo: setup $(DEMO)/passes.csv
 
 # The admin dashboard on the demo school, on 127.0.0.1:8866; Ctrl-C stops it.
 dashboard: setup $(DEMO)/passes.csv
-	$(BIN)/passkit dashboard --data $(DEMO)
+	$(BIN)/passkit dashboard parameters/2025-26.yaml
 
 clean:
 	rm -rf $(VENV) $(DEMO) outputs/*/ .pytest_cache

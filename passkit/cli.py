@@ -42,12 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_data_options(parser):
-    """The options every command that reads exports shares."""
-    parser.add_argument("--data", metavar="DIR", type=Path, required=True,
+def add_data_options(parser, required=True):
+    """The options every command that reads exports shares (not required when a parameters file may give them)."""
+    parser.add_argument("--data", metavar="DIR", type=Path, required=required,
                         help="folder holding passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, staff.csv")
-    parser.add_argument("--timezone", default="America/Chicago",
-                        help="the school's IANA time zone (default: %(default)s)")
+    parser.add_argument("--timezone", default="America/Chicago" if required else None,
+                        help="the school's IANA time zone (default: America/Chicago)")
     add_parse_options(parser)
 
 
@@ -151,27 +151,44 @@ def run_demo(args):
 def _dashboard_command(commands):
     parser = commands.add_parser(
         "dashboard", help="serve the admin dashboard (read-only, behind a login) on this machine",
-        description="Serve the admin dashboard for a data folder with Voila on 127.0.0.1 and print its URL "
-                    "with the login token. The page is read-only; Ctrl-C stops the server.")
-    add_data_options(parser)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve the admin dashboard for a data folder with Voila on 127.0.0.1 and print its URL\n"
+                    "with the login token. The page is read-only; Ctrl-C stops the server. A parameters file\n"
+                    "gives the data folder, time zone and the school's quarters (its 'quarters:' list).",
+        epilog="examples:\n"
+               "  passkit dashboard parameters/2025-26.yaml\n"
+               "  passkit dashboard --data demo-data --quarters 2025-08-18,2025-10-20,2026-01-05,2026-03-30")
+    parser.add_argument("parameters", nargs="?", metavar="PARAMETERS.yaml", type=Path,
+                        help="parameters file (see parameters/); options given here override it")
+    add_data_options(parser, required=False)
     parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: %(default)s)")
     parser.add_argument("--token", help="login token (default: a new random one each start)")
     parser.add_argument("--password", action="store_true",
                         help="also allow logging in with a password, asked for now")
     parser.add_argument("--quarters", metavar="D1,D2,D3,D4",
-                        help="first days of the school's quarters, YYYY-MM-DD (default: the year's days with "
-                             "passes split into four equal runs)")
+                        help="first days of the school's quarters, YYYY-MM-DD (default: the parameters file's "
+                             "quarters, else the year's days with passes split into four equal runs)")
     parser.set_defaults(run=run_dashboard)
 
 
 def run_dashboard(args):
-    from . import serve
+    from . import params, serve
+    from .dashboard import parse_quarters
+    from .reports import as_date
 
     if not 1 <= args.port <= 65535:
         raise PasskitError(f"--port must be between 1 and 65535, not {args.port}")
-    from .reports import as_date
-
-    quarters = [as_date(q, "quarter start") for q in args.quarters.split(",") if q.strip()] if args.quarters else None
+    settings = params.read_file(args.parameters) if args.parameters else {}
+    for name in ("data", "timezone", "columns", "cache"):
+        if getattr(args, name) is None:
+            setattr(args, name, settings.get(name))
+    if args.data is None:
+        raise PasskitError("no data folder: give --data or a parameters file with 'data:'")
+    args.timezone = str(args.timezone or params.DEFAULT_TIMEZONE)
+    if args.quarters:
+        quarters = [(as_date(start, "quarter start"), None) for start, _ in parse_quarters(args.quarters)]
+    else:
+        quarters = [(q.start, q.end) for q in settings.get("quarters", ())]
     hashed = _ask_password() if args.password else ""
     data = load_data(args)
     serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed)

@@ -121,33 +121,51 @@ def school_year_start(day: dt.date) -> dt.date:
     return dt.date(day.year if day.month >= 7 else day.year - 1, 7, 1)
 
 
-def quarter_starts(days: list[dt.date], starts=None) -> list[dt.date]:
-    """The first day of each quarter of the school year holding the last day with passes.
+def quarter_ranges(days: list[dt.date], quarters=None) -> list[tuple[dt.date, dt.date]]:
+    """Each quarter of the school year as (first day, last day).
 
-    `starts` (dates or 'YYYY-MM-DD') are the school's own quarter start dates. Without them, the
-    year's days with passes are split into four runs of equal length, which matches a school
-    calendar's quarters for a whole year; for a part-year export, pass the school's dates.
+    `quarters` are the school's own: (start, end) pairs, as a parameters file's `quarters:` list
+    gives them, or only their first days (each then ends the day before the next starts). Without
+    them, the days with passes of the year holding the last one are split into four equal runs,
+    which matches a school calendar's quarters for a whole year's export.
     """
-    if starts:
-        return sorted(reports.as_date(s, "quarter start") for s in starts)
-    year_start = school_year_start(days[-1])
-    year = [d for d in days if d >= year_start]
-    count = min(4, len(year))
-    return [year[len(year) * q // count] for q in range(count)]
+    last = days[-1]
+    if quarters:
+        pairs = sorted((reports.as_date(start, "quarter start"), end and reports.as_date(end, "quarter end"))
+                       for start, end in (q if isinstance(q, (tuple, list)) else (q, None) for q in quarters))
+    else:
+        year = [d for d in days if d >= school_year_start(last)]
+        count = min(4, len(year))
+        pairs = [(year[len(year) * q // count], None) for q in range(count)]
+    return [(start, end or (pairs[i + 1][0] - dt.timedelta(days=1) if i + 1 < len(pairs) else last))
+            for i, (start, end) in enumerate(pairs)]
 
 
-def presets(days: list[dt.date], starts=None) -> "OrderedDict[str, tuple[dt.date, dt.date]]":
+def parse_quarters(text: str | None) -> list[tuple[str, str | None]] | None:
+    """'2025-08-18..2025-10-17,2025-10-20..2025-12-19' (or only first days: '2025-08-18,2025-10-20')."""
+    if not text:
+        return None
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    return [tuple(item.split("..", 1)) if ".." in item else (item, None) for item in items] or None
+
+
+def format_quarters(quarters) -> str:
+    """The inverse of `parse_quarters`, for the environment a served kernel reads."""
+    return ",".join(f"{start}..{end}" if end else str(start)
+                    for start, end in (q if isinstance(q, (tuple, list)) else (q, None) for q in quarters))
+
+
+def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.date, dt.date]]":
     """Preset ranges, relative to the last day with passes: this week, last 30 days, each quarter, whole year."""
     last = days[-1]
     found = OrderedDict()
     found["This week"] = (last - dt.timedelta(days=last.weekday()), last)
     found["Last 30 days"] = (last - dt.timedelta(days=29), last)
-    begins = quarter_starts(days, starts)
-    for number, begin in enumerate(begins, start=1):
-        end = begins[number] - dt.timedelta(days=1) if number < len(begins) else last
+    ranges = quarter_ranges(days, quarters)
+    for number, (begin, end) in enumerate(ranges, start=1):
         if any(begin <= d <= end for d in days):  # only quarters with data
             found[f"Quarter {number}"] = (begin, min(end, last))
-    found["Whole year"] = (begins[0], last)
+    found["Whole year"] = (ranges[0][0], last)
     return found
 
 
@@ -465,7 +483,7 @@ class App(widgets.VBox):
 
         quarters = quarters or os.environ.get(ENV_QUARTERS) or None
         if isinstance(quarters, str):
-            quarters = [q for q in quarters.split(",") if q.strip()]
+            quarters = parse_quarters(quarters)
         if data_dir:
             data = load(data_dir, timezone, cache_dir=cache_dir)
         elif os.environ.get(ENV_CACHE):

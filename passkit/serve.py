@@ -19,7 +19,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from voila.app import Voila
 
-from .dashboard import ENV_CACHE, ENV_QUARTERS
+from .dashboard import ENV_CACHE, ENV_QUARTERS, format_quarters
 from .errors import PasskitError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def serve(data, *, port: int = 8866, token: str | None = None, quarters=None, ha
         raise PasskitError("--token must be at least 16 characters (leave it out to get a random one)")
     os.environ[ENV_CACHE] = str(data.cache)  # kernels inherit it and open the cache read-only
     if quarters:
-        os.environ[ENV_QUARTERS] = ",".join(str(q) for q in quarters)
+        os.environ[ENV_QUARTERS] = format_quarters(quarters)
     DashboardServer.bundle = vega_bundle_file(Path(data.cache).parent)
     use_repo_templates()
     config = {"PasswordIdentityProvider": {"hashed_password": hashed_password}} if hashed_password else {}

@@ -47,6 +47,33 @@ def test_school_quarters_and_older_years():
     assert dashboard.presets(days)["Whole year"][0] == D(2025, 8, 18)  # only this school year
 
 
+def test_quarters_from_a_parameters_file_keep_their_own_ends():
+    days = weekdays(D(2025, 8, 18), D(2026, 5, 29))
+    file_quarters = [(D(2025, 8, 18), D(2025, 10, 17)), (D(2025, 10, 20), D(2025, 12, 19)),
+                     (D(2026, 1, 5), D(2026, 3, 27)), (D(2026, 3, 30), D(2026, 5, 29))]
+    found = dashboard.presets(days, file_quarters)
+    assert [found[f"Quarter {n}"] for n in range(1, 5)] == file_quarters  # breaks fall between quarters
+    assert found["Whole year"] == (D(2025, 8, 18), D(2026, 5, 29))
+    text = dashboard.format_quarters(file_quarters)
+    assert text.startswith("2025-08-18..2025-10-17,")
+    assert dashboard.presets(days, dashboard.parse_quarters(text)) == found
+    assert dashboard.parse_quarters("2025-08-18, 2025-10-20") == [("2025-08-18", None), ("2025-10-20", None)]
+
+
+def test_dashboard_command_takes_its_settings_from_a_parameters_file(monkeypatch, demo_folder, tmp_path):
+    from passkit import cli, serve
+
+    settings = tmp_path / "year.yaml"
+    settings.write_text(f"data: {demo_folder}\ntimezone: America/New_York\ncache: {tmp_path / 'cache'}\n"
+                        "quarters:\n  - {start: 2025-08-18, end: 2025-10-17}\n  - {start: 2025-10-20, end: 2025-12-19}\n")
+    served = {}
+    monkeypatch.setattr(serve, "serve", lambda data, **options: served.update(data=data, **options))
+    assert cli.main(["dashboard", str(settings), "--port", "8899"]) == 0
+    assert served["data"].timezone == "America/New_York" and served["port"] == 8899
+    assert served["quarters"] == [(D(2025, 8, 18), D(2025, 10, 17)), (D(2025, 10, 20), D(2025, 12, 19))]
+    assert cli.main(["dashboard", "--port", "8899"]) == 2  # no data folder: one line, no traceback
+
+
 def test_a_single_day_of_data_still_has_presets():
     found = dashboard.presets([D(2026, 2, 3)])
     assert found["Quarter 1"] == found["Whole year"] == (D(2026, 2, 3), D(2026, 2, 3))
@@ -204,6 +231,8 @@ def test_from_parameters_opens_a_folder(demo_folder, tmp_path):
     app = App.from_parameters(data_dir=demo_folder, quarters="2025-08-18,2025-10-20,2026-01-05,2026-03-30",
                               cache_dir=tmp_path)
     assert app.presets["Quarter 3"] == (D(2026, 1, 5), D(2026, 3, 29))
+    app = App.from_parameters(data_dir=demo_folder, quarters="2026-01-05..2026-03-27", cache_dir=tmp_path)
+    assert app.presets["Quarter 1"] == (D(2026, 1, 5), D(2026, 3, 27))
     assert isinstance(app.sections[0].view.spec, dict)
 
 
