@@ -53,7 +53,7 @@ QUERIES = {
                    count(*) FILTER (pass_type = 'scheduled') AS scheduled_passes
             FROM in_range WHERE created_by = 'teacher' OR (created_by = 'kiosk' AND kiosk_mode)
             GROUP BY ALL),
-             listed AS (SELECT school, issuer FROM chosen_staff WHERE issuer IS NOT NULL)
+             listed AS (SELECT school, issuer FROM chosen_staff WHERE issuer IS NOT NULL AND NOT dedicated_kiosk)
         SELECT school, issuer, coalesce(total_passes, 0) AS total_passes, coalesce(now_passes, 0) AS now_passes,
                coalesce(scheduled_passes, 0) AS scheduled_passes
         FROM (SELECT school, issuer FROM counts UNION SELECT school, issuer FROM listed)

@@ -16,7 +16,7 @@ from .columns import ColumnMap, load_column_map
 from .errors import PasskitError
 from .schema import PASS_FILES
 
-CACHE_FORMAT = 2  # bump when the cache's columns or rules change
+CACHE_FORMAT = 3  # bump when the cache's columns or rules change
 
 
 @dataclass

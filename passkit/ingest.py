@@ -66,7 +66,8 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
         _find_duplicates_and_students(con)
         summary = _write(con, tmp, malformed, per_file, timezone)
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
-        _side_table(con, files.get("staff"), STAFF, column_map).write_parquet(str(tmp / "staff.parquet"))
+        _with_dedicated_kiosks(con, _side_table(con, files.get("staff"), STAFF, column_map)).write_parquet(
+            str(tmp / "staff.parquet"))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _publish(tmp, out, replace)
     finally:
@@ -343,6 +344,19 @@ def _summary(con, out, per_file, timezone):
     if kept + duplicates + summary["rows_rejected"] != rows_read:  # the promise every report rests on
         raise AssertionError(f"rows do not add up: {summary}")
     return summary
+
+
+def _with_dedicated_kiosks(con, staff):
+    """staff.csv plus `dedicated_kiosk`: every pass naming this issuer came from a kiosk with its own
+    login. Such a kiosk is not a staff member, so Staff Usage does not list it as one with no passes."""
+    staff.create_view("listed_staff")
+    return con.sql(f"""
+        SELECT s.*, coalesce(k.dedicated, false) AS dedicated_kiosk
+        FROM listed_staff s LEFT JOIN (
+            SELECT school_key AS school, issuer, bool_and(lower(created_by) = 'kiosk'
+                   AND NOT coalesce(lower(kiosk_mode) IN {TRUE_WORDS}, false)) AS dedicated
+            FROM kept WHERE issuer IS NOT NULL GROUP BY ALL) k ON k.school = s.school AND k.issuer = s.issuer
+        ORDER BY s.school, s.issuer""")
 
 
 def _side_table(con, path, spec, column_map):

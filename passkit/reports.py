@@ -47,7 +47,7 @@ def staff_usage(data, start, end, grades=None, schools=None) -> pd.DataFrame:
     """Passes created by each teacher, or by a kiosk a teacher launched in kiosk mode.
 
     Student-created passes and kiosks with their own dedicated login are not staff use.
-    Staff listed in staff.csv appear even with no passes.
+    Staff listed in staff.csv appear even with no passes (dedicated kiosks listed there do not).
     """
     return _staff(_staff_counts(in_range(data, start, end, grades, schools)),
                   _listed(data, "staff", "issuer", schools))
@@ -229,8 +229,12 @@ def _listed(data, name, key, schools):
     table = getattr(data, name, None)
     if table is None:
         return None
-    table = table.filter(~nw.col(key).is_null())
-    return table.filter(nw.col("school").is_in(list(schools))) if schools else table
+    keep = ~nw.col(key).is_null()
+    if name == "staff":  # a kiosk with its own login is listed in staff.csv but is not staff
+        keep = keep & ~nw.col("dedicated_kiosk")
+    if schools:
+        keep = keep & nw.col("school").is_in(list(schools))
+    return table.filter(keep)
 
 
 def _collect(frame: nw.LazyFrame) -> pd.DataFrame:
