@@ -210,3 +210,15 @@ def test_a_failing_notebook_shows_no_traceback(demo_folder, tmp_path):
     assert status == 200
     assert "There was an error when executing cell" in body
     assert "Traceback" not in body and "PasskitError" not in body and "not-a-date" not in body
+
+
+def test_the_configuration_bounds_kernels_and_hides_internals():
+    """config/voila.json, as `passkit dashboard` reads it: what keeps a shared school server safe."""
+    config = json.loads((serve.CONFIG_DIR / "voila.json").read_text())
+    voila, culling = config["VoilaConfiguration"], config["MappingKernelManager"]
+    assert config["Voila"]["ip"] == "127.0.0.1"
+    assert voila["strip_sources"] and not voila["show_tracebacks"] and voila["file_allowlist"] == []
+    assert voila["preheat_kernel"] and voila["default_pool_size"] == 1
+    # a page that went away without closing frees its kernel within minutes; open pages keep theirs
+    assert 0 < culling["cull_idle_timeout"] <= 900 and 0 < culling["cull_interval"] <= 120
+    assert culling["cull_connected"] is False
