@@ -25,7 +25,9 @@ FILE = "_file"
 LINE_BITS = (1 << 40) - 1  # a row_key holds the file's index above its line number
 PLAIN_TIME = "%Y-%m-%dT%H:%M:%S"  # the usual export time: school-local, no offset
 CLOCK_YEARS = (1900, 2200)  # the span of years whose clock changes are looked up
-# Small row groups let a date range skip most of a school's year (the cache is sorted by school, then time).
+# Small row groups let a date range skip most of a school's year. The cache keeps roughly the exports'
+# order (files, then lines), which is by school and time for the exports seen: sorting 8.6M rows on
+# top cost a district year 4-5 s and 2.7 GB more memory, and made the reports no faster.
 ROW_GROUP_ROWS = 20_480
 MALFORMED = "the row has the wrong number of fields"
 
@@ -280,7 +282,6 @@ def _write(con, out, malformed, per_file, timezone):
                s.own_grade IS NULL AND s.grade <> 'Unknown' AS grade_from_roster,
                k._file AS source_file, k._line AS source_line, s.student_key
         FROM kept k JOIN students s USING (school_key, student_id)
-        ORDER BY school, start_time, pass_id
         ) TO '{out / "passes.parquet"}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""")
     # One row per student, which per-student reports join on `student_key` (an integer groups faster)
     con.execute(f"""
