@@ -5,6 +5,7 @@ import json
 import os
 import zoneinfo
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -31,20 +32,22 @@ class PassData:
     timezone: str
     con: duckdb.DuckDBPyConnection = field(repr=False)
 
-    @property
+    # Each frame is bound once per PassData: binding a view costs DuckDB a few milliseconds, a fair
+    # share of a school's whole range change.
+    @cached_property
     def passes(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("passes"))
 
-    @property
+    @cached_property
     def students(self) -> nw.LazyFrame:
         """One row per student with a kept pass: student_key (as in passes), school, student_id, name, grade."""
         return nw.from_native(self.con.view("students"))
 
-    @property
+    @cached_property
     def rooms(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("rooms"))
 
-    @property
+    @cached_property
     def staff(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("staff"))
 

@@ -120,21 +120,25 @@ def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
     for code in range(len(levels)):
         q1, q3 = np.quantile(passes[codes == code], [0.25, 0.75])
         fence[code] = q3 + 1.5 * (q3 - q1)
-    table = table.assign(outlier=passes > fence[codes])
     # student_key numbers students in (school, student_id) order: an integer sorts much faster
     by = ["student_key"] if "student_key" in table else ["school", "student_id"]
     order = np.lexsort([table[column].to_numpy() for column in reversed(by)] + [-passes])
-    return _finish(table.iloc[order][["school", "student_id", "student_name", "grade", "passes", "outlier"]])
+    shown = table[_named(table, ["school", "student_id", "student_name", "grade", "passes"])].take(order)
+    return shown.assign(outlier=(passes > fence[codes])[order]).reset_index(drop=True)
 
 
 def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:
+    passes = table["passes"].to_numpy()
     if len(table) > top:  # only students with at least the top-th most passes can be in the top
-        table = table[table["passes"] >= table["passes"].nlargest(top).iloc[-1]]
+        table = table[passes >= np.partition(passes, len(passes) - top)[len(passes) - top]]
     # a tenth of a minute, rounded half up
-    table = table.assign(minutes_out=((table["_ms"].fillna(0) + 3_000) // 6_000) / 10)
-    table = table.sort_values(["passes", "minutes_out", "student_id", "school"],
-                              ascending=[False, False, True, True]).head(top)
-    return _finish(table[["school", "student_id", "student_name", "grade", "passes", "minutes_out"]])
+    minutes = ((table["_ms"].fillna(0).to_numpy() + 3_000) // 6_000) / 10
+    rows = sorted(zip(table["passes"].tolist(), minutes.tolist(), table["student_id"].tolist(),
+                      table["school"].tolist(), range(len(table))),
+                  key=lambda row: (-row[0], -row[1], row[2], row[3]))[:top]  # few rows: plain Python
+    chosen = [row[4] for row in rows]
+    shown = table[_named(table, ["school", "student_id", "student_name", "grade", "passes"])].take(chosen)
+    return shown.assign(minutes_out=minutes[chosen]).reset_index(drop=True)
 
 
 def _trip_counts(passes: nw.LazyFrame) -> pd.DataFrame:
@@ -152,8 +156,7 @@ def _rooms(trips: pd.DataFrame, listed) -> pd.DataFrame:
                                           "folder"):
             rooms.setdefault((school, room), [0, 0, ""])[2] = folder if isinstance(folder, str) else ""
     order = sorted(rooms, key=lambda key: (-rooms[key][1], -rooms[key][0], key))
-    return _finish(_frame(order, [rooms[key] for key in order], ["school", "room"],
-                          {"folder": 2, "passes_from": 0, "passes_to": 1}))
+    return _frame(order, [rooms[key] for key in order], "room", {"folder": 2, "passes_from": 0, "passes_to": 1})
 
 
 def _staff_counts(passes: nw.LazyFrame) -> pd.DataFrame:
@@ -172,21 +175,28 @@ def _staff(counts: pd.DataFrame, listed) -> pd.DataFrame:
         for school, issuer in _rows(_collect(listed.select("school", "issuer")), "school", "issuer"):
             staff.setdefault((school, issuer), [0, 0, 0])
     order = sorted(staff, key=lambda key: (-staff[key][0], key))
-    return _finish(_frame(order, [staff[key] for key in order], ["school", "issuer"],
-                          {"total_passes": 0, "now_passes": 1, "scheduled_passes": 2}))
+    return _frame(order, [staff[key] for key in order], "issuer",
+                  {"total_passes": 0, "now_passes": 1, "scheduled_passes": 2})
 
 
 def _rows(table: pd.DataFrame, *columns):
     return zip(*(table[column].tolist() for column in columns))
 
 
-def _frame(keys, values, key_names, value_columns) -> pd.DataFrame:
-    """A report table from sorted (school, name) keys and their value lists."""
-    table = {name: pd.Series([key[i] for key in keys], dtype="str") for i, name in enumerate(key_names)}
-    for name, index in value_columns.items():
-        table[name] = pd.Series([value[index] for value in values],
-                                dtype="str" if name == "folder" else "int64")
+def _frame(keys, values, name, value_columns) -> pd.DataFrame:
+    """A report table from sorted (school, name) keys and their value lists; no school column for one unnamed school."""
+    table = {}
+    if any(key[0] for key in keys):
+        table["school"] = pd.array([key[0] for key in keys], dtype="str")
+    table[name] = pd.array([key[1] for key in keys], dtype="str")
+    for column, index in value_columns.items():
+        table[column] = pd.array([value[index] for value in values], dtype="str" if column == "folder" else "int64")
     return pd.DataFrame(table)
+
+
+def _named(table: pd.DataFrame, columns: list[str]) -> list[str]:
+    """`columns` without `school` when every row is the one unnamed school."""
+    return [c for c in columns if c != "school" or (table["school"] != "").any()]
 
 
 # ---- shared steps -------------------------------------------------------------------------------
@@ -250,10 +260,3 @@ def _by_grade(counts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"grade": pd.Series(levels, dtype="str"),
                          "passes": pd.Series([totals[g] for g in levels], dtype="int64")})
 
-
-def _finish(table: pd.DataFrame) -> pd.DataFrame:
-    """Drop the school column when every row is the one unnamed school."""
-    table = table.reset_index(drop=True)
-    if "school" in table and (table["school"] == "").all():
-        table = table.drop(columns="school")
-    return table
