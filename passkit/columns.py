@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from .errors import PasskitError
 from .readers import canonical
@@ -45,6 +44,8 @@ def _replace(column, mapping):
 def load_column_map(path) -> ColumnMap:
     if path is None:
         return ColumnMap()
+    import yaml  # only for a column map: opening the cache stays quick
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
