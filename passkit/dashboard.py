@@ -132,7 +132,7 @@ def quarter_ranges(days: list[dt.date], quarters=None) -> list[tuple[dt.date, dt
     last = days[-1]
     if quarters:
         pairs = sorted((reports.as_date(start, "quarter start"), end and reports.as_date(end, "quarter end"))
-                       for start, end in (q if isinstance(q, (tuple, list)) else (q, None) for q in quarters))
+                       for start, end in _pairs(quarters))
     else:
         year = [d for d in days if d >= school_year_start(last)]
         count = min(4, len(year))
@@ -151,8 +151,12 @@ def parse_quarters(text: str | None) -> list[tuple[str, str | None]] | None:
 
 def format_quarters(quarters) -> str:
     """The inverse of `parse_quarters`, for the environment a served kernel reads."""
-    return ",".join(f"{start}..{end}" if end else str(start)
-                    for start, end in (q if isinstance(q, (tuple, list)) else (q, None) for q in quarters))
+    return ",".join(f"{start}..{end}" if end else str(start) for start, end in _pairs(quarters))
+
+
+def _pairs(quarters):
+    """(start, end or None) for each quarter given as a pair or as its first day alone."""
+    return [tuple(q) if isinstance(q, (tuple, list)) else (q, None) for q in quarters]
 
 
 def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.date, dt.date]]":
@@ -199,9 +203,13 @@ class ReportCache:
         return tables
 
     def warm(self, selections) -> threading.Thread | None:
-        """Compute `selections` on a thread with its own DuckDB cursor, so the presets open at once."""
+        """Compute `selections` on a thread with its own DuckDB cursor, so the presets open at once.
+
+        Not when the machine is already busy (many pages opening at once): then each page computes
+        only what it shows, and the cores go to drawing the pages that are waiting.
+        """
         con = getattr(self.data, "con", None)
-        if con is None:
+        if con is None or busy():
             return None
         data = dataclasses.replace(self.data, con=con.cursor())
 
@@ -218,6 +226,14 @@ class ReportCache:
         thread = threading.Thread(target=work, name="passkit-warm")
         thread.start()
         return thread
+
+
+def busy() -> bool:
+    """More runnable work than cores over the last minute."""
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:  # no load average on this system
+        return False
 
 
 def render_file(name: str, table: pd.DataFrame, fmt: str) -> bytes:

@@ -250,3 +250,13 @@ def test_a_district_scatter_draws_outliers_and_an_even_sample():
     assert others.min() == 0 and others.max() == 9_899  # the whole spread, not just the top
     assert list(drawn.index) == sorted(drawn.index)  # the report's order kept
     assert len(dashboard.plotted_students(table.head(50), limit=1_000)) == 50
+
+
+def test_presets_are_computed_ahead_unless_the_machine_is_busy(app, monkeypatch):
+    cache = dashboard.ReportCache(app.data)
+    chosen = [Selection(*app.presets["Quarter 1"]), Selection(*app.presets["Whole year"])]
+    monkeypatch.setattr(dashboard.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    cache.warm(chosen).join()
+    assert list(cache.kept) == chosen
+    monkeypatch.setattr(dashboard.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    assert dashboard.ReportCache(app.data).warm(chosen) is None  # many pages opening: each computes what it shows

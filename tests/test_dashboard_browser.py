@@ -157,6 +157,22 @@ def test_sorting_rooms_by_a_header_reverses_the_order(page):
     assert first != second
 
 
+def test_a_table_filters_and_pages(page):
+    section = ".passkit-section-room_usage"
+    table = page.locator(section)
+    rows = int(table.locator(".passkit-table-widget").get_attribute("data-rows"))
+    assert table.locator("tbody tr").count() == 15 and rows > 15  # one page of every room
+    table.locator(".passkit-table-next").click()
+    assert table.locator(".passkit-table-info").inner_text().startswith("16–")
+    table.locator(".passkit-table-filter").fill("restroom")
+    shot(page, "03b-rooms-filtered", section)
+    shown = [" ".join(cells).lower() for cells in zip(column(page, section, "Room"), column(page, section, "Room folder"))]
+    assert shown and all("restroom" in row for row in shown)
+    assert "filtered from" in table.locator(".passkit-table-info").inner_text()
+    table.locator(".passkit-table-filter").fill("")
+    assert int(table.locator(".passkit-table-widget").get_attribute("data-rows")) == rows
+
+
 def test_staff_csv_download_equals_passkit_report(page, server, tmp_path):
     section = page.locator(".passkit-section-staff_usage")
     section.scroll_into_view_if_needed()
