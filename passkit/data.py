@@ -138,8 +138,9 @@ def find_files(data_dir: Path) -> dict:
 def fingerprints(files: dict) -> list[dict]:
     """Name, size and modification time of every input: what decides whether to re-parse."""
     paths = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
-    return [{"file": str(p.relative_to(files["root"])), "bytes": p.stat().st_size,
-             "modified_ns": p.stat().st_mtime_ns} for p in paths]
+    stats = [p.stat() for p in paths]
+    return [{"file": str(p.relative_to(files["root"])), "bytes": s.st_size, "modified_ns": s.st_mtime_ns}
+            for p, s in zip(paths, stats)]
 
 
 def _fingerprint(files, timezone, column_map: ColumnMap) -> str:
