@@ -120,10 +120,21 @@ def test_hovering_a_dot_names_the_student_and_count(page):
     section = page.locator(".passkit-section-passes_by_student")
     section.scroll_into_view_if_needed()
     busiest = page.evaluate("""() => {
-        const dots = [...document.querySelectorAll('.passkit-section-passes_by_student .mark-symbol path')]
-            .filter(p => p.__data__).sort((a, b) => b.__data__.datum.passes - a.__data__.datum.passes);
-        const box = dots[0].getBoundingClientRect(), datum = dots[0].__data__.datum;
-        return {x: box.x + box.width / 2, y: box.y + box.height / 2, name: datum.student_name, passes: datum.passes};
+        // Charts draw on a canvas: find the busiest student's dot in Vega's scenegraph.
+        const chart = document.querySelector('.passkit-section-passes_by_student .passkit-chart');
+        const view = chart.passkitView, box = chart.querySelector('canvas').getBoundingClientRect();
+        let best = null;
+        (function walk(mark, x, y) {
+            for (const item of mark.items || []) {
+                if (mark.marktype === 'symbol' && item.datum && (!best || item.datum.passes > best.datum.passes)) {
+                    best = {datum: item.datum, x: x + item.x, y: y + item.y};
+                }
+                for (const child of (mark.marktype === 'group' ? item.items || [] : [])) {
+                    walk(child, x + (item.x || 0), y + (item.y || 0));
+                }
+            }
+        })(view.scenegraph().root, view.origin()[0] + view.padding().left, view.origin()[1] + view.padding().top);
+        return {x: box.x + best.x, y: box.y + best.y, name: best.datum.student_name, passes: best.datum.passes};
     }""")
     page.mouse.move(busiest["x"] - 4, busiest["y"] - 4)
     page.mouse.move(busiest["x"], busiest["y"], steps=3)
