@@ -160,6 +160,7 @@ def median(values):
 
 
 def school_rows(browser, data_dir, log, runs, sessions):
+    """The school's rows of the table, and the page errors of its concurrent sessions."""
     school = Server(data_dir, log)
     try:
         serve.wait_until_serving(school.process, school.port, timeout=600)
@@ -173,7 +174,7 @@ def school_rows(browser, data_dir, log, runs, sessions):
             f"| range change, school year, new custom ranges | {median(custom):.0f} ms | <= 300 ms | {len(custom)} |",
             f"| {result['sessions']} concurrent sessions: page errors / kernels before, at the peak, after closing / "
             f"all drawn after | {len(result['errors'])} / {result['kernels_before']}, {result['peak_kernels']}, "
-            f"{result['kernels_after_close']} / {result['all_drawn_s']:.0f} s | 0 errors, bounded | 1 |"]
+            f"{result['kernels_after_close']} / {result['all_drawn_s']:.0f} s | 0 errors, bounded | 1 |"], result["errors"]
 
 
 def district_rows(browser, data_dir, log):
@@ -199,16 +200,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    lines = ["| measure | median | target | runs |", "|---|---|---|---|"]
+    lines, errors = ["| measure | median | target | runs |", "|---|---|---|---|"], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         if not args.skip_school:
-            lines += school_rows(browser, args.data / "school", args.data / "dashboard-school.log", args.runs,
-                                 args.sessions)
+            rows, errors = school_rows(browser, args.data / "school", args.data / "dashboard-school.log", args.runs,
+                                       args.sessions)
+            lines += rows
         if not args.skip_district:
             lines += district_rows(browser, args.data / "district", args.data / "dashboard-district.log")
         browser.close()
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" + "".join(f"\nPage error: {error[:500]}\n" for error in errors[:3])
     print(text)
     if args.out:
         args.out.write_text(text)
