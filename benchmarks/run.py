@@ -220,9 +220,14 @@ def _has_spark() -> bool:
 
 # ---- the table -----------------------------------------------------------------------------------
 
+def _index(lines) -> dict:
+    """The measured lines by (label, scale)."""
+    return {(line["line"], line["scale"]): line for line in lines}
+
+
 def verdicts(lines) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for every target of the issue."""
-    by = {(line["line"], line["scale"]): line for line in lines}
+    by = _index(lines)
     out = []
     for label in ("cold: quarter, new process", "cold: whole year, new process", "warm: range change + six reports",
                   "warm: whole year again"):
@@ -310,7 +315,7 @@ def report(lines, elapsed, load) -> str:
 
 def missed(lines) -> str:
     """What bounds each missed target: profiled (pyinstrument, stage timings), with this run's figures."""
-    by = {(line["line"], line["scale"]): line for line in lines}
+    by = _index(lines)
     misses = [target for target, _, met in verdicts(lines) if not met]
     notes = []
     if any(target.startswith("cold") for target in misses):
@@ -345,7 +350,7 @@ def missed(lines) -> str:
 
 def one_machine(lines) -> str:
     """Where one machine stops: the measured growth per million passes, extrapolated."""
-    by = {(line["line"], line["scale"]): line for line in lines}
+    by = _index(lines)
     small, large = (by[("warm: whole year again", scale)]["ours"] for scale in ("school-year", "district-year"))
     rows = [by[("ingest: CSV -> validated Parquet", scale)]["rows"] / 1e6 for scale in ("school-year", "district-year")]
     seconds = (large["seconds"] - small["seconds"]) / (rows[1] - rows[0])

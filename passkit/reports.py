@@ -18,6 +18,7 @@ from . import grades as grade_levels
 from .errors import PasskitError
 
 FREQUENT_FLYERS = 20
+STUDENT_COLUMNS = ["school", "student_id", "student_name", "grade", "passes"]  # how per-student tables begin
 REPORTS = ("daily_passes", "passes_by_grade", "passes_by_student", "room_usage", "staff_usage",
            "frequent_flyers")
 
@@ -123,7 +124,7 @@ def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
     # student_key numbers students in (school, student_id) order: an integer sorts much faster
     by = ["student_key"] if "student_key" in table else ["school", "student_id"]
     order = np.lexsort([table[column].to_numpy() for column in reversed(by)] + [-passes])
-    shown = table[_named(table, ["school", "student_id", "student_name", "grade", "passes"])].take(order)
+    shown = table[_named(table, STUDENT_COLUMNS)].take(order)
     return shown.assign(outlier=(passes > fence[codes])[order]).reset_index(drop=True)
 
 
@@ -137,7 +138,7 @@ def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:
                       table["school"].tolist(), range(len(table))),
                   key=lambda row: (-row[0], -row[1], row[2], row[3]))[:top]  # few rows: plain Python
     chosen = [row[4] for row in rows]
-    shown = table[_named(table, ["school", "student_id", "student_name", "grade", "passes"])].take(chosen)
+    shown = table[_named(table, STUDENT_COLUMNS)].take(chosen)
     return shown.assign(minutes_out=minutes[chosen]).reset_index(drop=True)
 
 
@@ -259,4 +260,3 @@ def _by_grade(counts: pd.DataFrame) -> pd.DataFrame:
     levels = sorted(totals, key=lambda g: (grade_levels.sort_key(g), g))
     return pd.DataFrame({"grade": pd.Series(levels, dtype="str"),
                          "passes": pd.Series([totals[g] for g in levels], dtype="int64")})
-
