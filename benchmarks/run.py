@@ -220,6 +220,11 @@ def _has_spark() -> bool:
 
 # ---- the table -----------------------------------------------------------------------------------
 
+def _ratio(line) -> float:
+    """passkit's wall time over the hand-written SQL's, for one measured line."""
+    return line["ours"]["seconds"] / line["sql"]["seconds"]
+
+
 def _index(lines) -> dict:
     """The measured lines by (label, scale)."""
     return {(line["line"], line["scale"]): line for line in lines}
@@ -232,7 +237,7 @@ def verdicts(lines) -> list[tuple[str, str, bool]]:
     for label in ("cold: quarter, new process", "cold: whole year, new process", "warm: range change + six reports",
                   "warm: whole year again"):
         line = by[(label, "district-year")]
-        ratio = line["ours"]["seconds"] / line["sql"]["seconds"]
+        ratio = _ratio(line)
         out.append((f"{label} at district-year within {TARGETS['ratio']}x of SQL", f"{ratio:.2f}x",
                     ratio <= TARGETS["ratio"]))
     warm = by[("warm: range change + six reports", "district-year")]["ours"]["seconds"]
@@ -270,7 +275,7 @@ def table(lines) -> str:
         note += "" if line.get("ok", True) else ", FAILED"
         rows.append("| " + " | ".join([
             line["line"], line["scale"], _time(ours, note), _time(sql),
-            f"{ours['seconds'] / sql['seconds']:.2f}x" if ours and sql else "",
+            f"{_ratio(line):.2f}x" if ours and sql else "",
             f"{ours['rss_mb']:,.0f} MB" if ours else "", f"{sql['rss_mb']:,.0f} MB" if sql else "",
         ]) + " |")
     return "\n".join(rows)
@@ -322,7 +327,7 @@ def missed(lines) -> str:
         warm = by[("warm: range change + six reports", "district-year")]
         notes.append(
             "**Cold starts.** The six reports run as fast as the hand-written SQL once loaded (warm: "
-            f"{warm['ours']['seconds'] / warm['sql']['seconds']:.2f}x); the gap is the start of a process. passkit "
+            f"{_ratio(warm):.2f}x); the gap is the start of a process. passkit "
             "imports narwhals, which plain SQL does not need (about 45 ms by `python -X importtime`), and checks the "
             "exports' sizes and dates before opening the cache (about 15 ms).")
     if any(target.startswith("school-year warm") for target in misses):
@@ -330,7 +335,7 @@ def missed(lines) -> str:
         notes.append(
             f"**School-year warm.** The hand-written SQL for the same six reports takes "
             f"{school['sql']['seconds'] * 1000:.0f} ms here, so the bound is DuckDB running six small queries, not "
-            f"passkit ({school['ours']['seconds'] / school['sql']['seconds']:.2f}x of it). Profiled with pyinstrument: "
+            f"passkit ({_ratio(school):.2f}x of it). Profiled with pyinstrument: "
             "about a third each in DuckDB's execution, in binding the queries, and in finishing the small tables in "
             "pandas (cut where it was cheap). The four aggregations on threads saved about 20% at this size and "
             "nothing at district size, so they stay sequential.")
@@ -340,7 +345,7 @@ def missed(lines) -> str:
             f"**Ingest.** The anchor only copies the CSV text into Parquet ({ingest['sql']['seconds']:.1f} s). passkit "
             "also types and checks every row, finds duplicates across files, takes each student's grade from their "
             "latest pass and keeps each row's text for rejected.csv: "
-            f"{ingest['ours']['seconds'] / ingest['sql']['seconds']:.2f}x the copy, in about the same memory "
+            f"{_ratio(ingest):.2f}x the copy, in about the same memory "
             f"({ingest['ours']['rss_mb']:,.0f} MB against {ingest['sql']['rss_mb']:,.0f} MB). Timed stage by stage "
             "on the district: parsing (pyarrow) and typing into DuckDB about half, duplicates and students a tenth, "
             "writing the Parquet a third. Most of the typing is DuckDB storing the text columns. Dropping a global "
@@ -365,7 +370,7 @@ def one_machine(lines) -> str:
     spark = by.get(("Spark local[2]: range change + six reports", "district-year"))
     if spark:
         text += (f" Spark on this same machine needs {spark['ours']['seconds']:.1f} s per range change "
-                 f"({spark['first']:.0f} s with its start), {spark['ours']['seconds'] / spark['sql']['seconds']:.0f}x "
+                 f"({spark['first']:.0f} s with its start), {_ratio(spark):.0f}x "
                  "DuckDB: it pays off only on a cluster, for data beyond that size or already in a data lake.")
     return text
 
