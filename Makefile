@@ -16,13 +16,12 @@ help:
 setup: $(STAMP)
 
 # uv installs the stack in well under a minute where pip takes several. Bytecode is compiled up front
-# because every notebook kernel of an audit imports pandas and Altair afresh. The editable install is
-# a plain path entry (compat mode): setuptools' default import hook cost every process ~20 ms.
+# because every notebook kernel of an audit imports pandas and Altair afresh. hatchling's editable
+# install is a plain path entry (an import hook cost every process ~20 ms).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	$(PYTHON) -m uv venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,spark]' \
-		--config-settings editable_mode=compat
+	$(PYTHON) -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test,spark]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser here.

@@ -5,7 +5,6 @@ Each chart function takes the DataFrame its report returns. Data is embedded as 
 """
 
 import hashlib
-import html
 import json
 import uuid
 
@@ -94,13 +93,11 @@ def frequent_flyers(table: pd.DataFrame) -> alt.Chart:
     ).properties(width=WIDTH - 200, height=20 * max(len(table), 1))
 
 
-CHARTS = {"daily_passes": daily_passes, "passes_by_grade": passes_by_grade, "passes_by_student": passes_by_student,
-          "room_usage": room_usage, "staff_usage": staff_usage, "frequent_flyers": frequent_flyers}
-
-
 def chart(name: str, table: pd.DataFrame):
-    """The chart for report `name`."""
-    return CHARTS[name](table)
+    """The chart of report `name` (as the registry declares it)."""
+    from . import registry
+
+    return registry.get(name).draw(table)
 
 
 def spec(name: str, table: pd.DataFrame) -> dict:
@@ -112,7 +109,7 @@ def spec(name: str, table: pd.DataFrame) -> dict:
     from altair.utils.schemapi import debug_mode
 
     with debug_mode(False):
-        built = CHARTS[name](table).copy(deep=False)
+        built = chart(name, table).copy(deep=False)
         datasets = {}
         for part in _parts(built):
             if isinstance(part.data, alt.Data) and part.data.values is not alt.Undefined:
@@ -137,13 +134,18 @@ def _parts(chart) -> list:
 
 # ---- rendering without a network ------------------------------------------------------------------
 
-def to_png(chart, path, scale: float = 2.0):
+def png_bytes(chart, scale: float = 2.0) -> bytes:
     """A PNG through vl-convert: no browser, no network."""
     import vl_convert as vlc
 
-    png = vlc.vegalite_to_png(chart.to_json(), scale=scale)
-    with open(path, "wb") as handle:
-        handle.write(png)
+    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+
+
+def to_png(chart, path, scale: float = 2.0):
+    from .exports import atomic
+
+    with atomic(path) as partial:
+        partial.write_bytes(png_bytes(chart, scale))
     return path
 
 
@@ -175,7 +177,7 @@ def vega_bundle() -> str:
 
 def embed_html(chart, *, with_bundle: bool) -> str:
     """A div and a script drawing `chart` with the page's vegaEmbed; optionally carrying the bundle."""
-    spec = json.dumps(chart.to_dict(), sort_keys=True).replace("</", "<\\/")
+    spec = script_json(chart.to_dict())
     div = "passkit-chart-" + hashlib.sha1(spec.encode()).hexdigest()[:12] + "-" + uuid.uuid4().hex[:6]
     bundle = f"<script>{vega_bundle()}</script>\n" if with_bundle else ""
     return (f'{bundle}<div id="{div}" class="passkit-chart"></div>\n'
@@ -183,23 +185,25 @@ def embed_html(chart, *, with_bundle: bool) -> str:
             f'  vegaEmbed("#{div}", {spec}, {{"actions": false}}); }})();</script>')
 
 
-class OfflineRenderer:
-    """An Altair renderer: HTML drawing with a locally bundled Vega; the bundle rides on the first chart."""
-
-    def __init__(self):
-        self.sent_bundle = False
-
-    def __call__(self, spec, **kwargs):
-        chart = alt.Chart.from_dict(spec) if not isinstance(spec, alt.TopLevelMixin) else spec
-        text = embed_html(chart, with_bundle=not self.sent_bundle)
-        self.sent_bundle = True
-        return {"text/html": text, "text/plain": f"<{type(chart).__name__}: {html.escape(str(chart.title or ''))}>"}
+def script_json(value) -> str:
+    """JSON safe inside a <script> block: no value from the data can close it or open a comment."""
+    text = json.dumps(value, sort_keys=True)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):  # ensure_ascii did U+2028
+        text = text.replace(raw, escaped)
+    return text
 
 
-def use_offline_renderer():
-    """Make Altair draw charts with the bundled Vega (call once per kernel; notebooks do)."""
-    alt.renderers.register("passkit", OfflineRenderer())
-    alt.renderers.enable("passkit")
+def mimebundle(chart, *, png: bytes | None = None, with_bundle: bool = False) -> dict:
+    """What a notebook displays for `chart`: HTML drawing it with the page's Vega (carrying the bundle
+    when `with_bundle`), the PNG when there is one (a notebook viewer that runs no script still
+    shows it), and a plain-text line."""
+    import base64
+
+    bundle = {"text/html": embed_html(chart, with_bundle=with_bundle),
+              "text/plain": f"<{type(chart).__name__}: {str(chart.title or '')}>"}
+    if png is not None:
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+    return bundle
 
 
 # ---- helpers ----------------------------------------------------------------------------------------

@@ -4,15 +4,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import registry
 from .errors import PasskitError
 
 EXAMPLES = """examples:
   passkit demo-data demo/
   passkit report --data demo/ --start 2026-01-05 --end 2026-03-27 --out out/q3
+  passkit audit parameters/2025-26.yaml --all-quarters
+  passkit dashboard parameters/2025-26.yaml
 """
 
 
 def main(argv=None) -> int:
+    from .kernel import skip_slow_optional_imports
+
+    skip_slow_optional_imports()  # this process is passkit's own: no IRI checks anywhere in it
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
@@ -42,42 +48,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_data_options(parser, required=True):
-    """The options every command that reads exports shares (not required when a parameters file may give them)."""
-    parser.add_argument("--data", metavar="DIR", type=Path, required=required,
-                        help="folder holding passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, staff.csv")
-    parser.add_argument("--timezone", default="America/Chicago" if required else None,
-                        help="the school's IANA time zone (default: America/Chicago)")
-    add_parse_options(parser)
-
-
-def add_parse_options(parser):
-    """How exports are parsed and cached: shared by every command that reads them."""
+def add_settings(parser, *, need_range=True):
+    """The options every command that reads exports shares; a parameters file may give any of them instead."""
+    parser.add_argument("parameters", nargs="?", metavar="PARAMETERS.yaml", type=Path,
+                        help="parameters file (see parameters/); options given here override it; relative paths "
+                             "in it are relative to its own folder")
+    parser.add_argument("--data", metavar="DIR", type=Path,
+                        help="folder of exports: passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, "
+                             "staff.csv")
+    parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
+    if need_range:
+        parser.add_argument("--start", help="first day, YYYY-MM-DD")
+        parser.add_argument("--end", help="last day, YYYY-MM-DD (included)")
+    parser.add_argument("--school", action="append", metavar="NAME", help="only these schools (repeatable)")
     parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
                         help="column-mapping file for another vendor's export headers")
     parser.add_argument("--cache", metavar="DIR", type=Path,
                         help="where the parsed Parquet cache lives (default: $PASSKIT_CACHE or ~/.cache/passkit)")
     parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
+    options = parser.add_argument_group("report options")
+    for option in registry.options().values():
+        options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default), metavar="N",
+                             help=f"{option.help} (default: {option.default})")
 
 
-def load_data(args, quiet=False):
+def read_settings(args, *, need_range=True):
+    """The command's settings: its parameters file, with the options given on the command line on top."""
+    from . import params
+
+    chosen = {name[len("option_"):]: value for name, value in vars(args).items()
+              if name.startswith("option_") and value is not None}
+    return params.build(args.parameters, need_range=need_range, report_options=chosen, data=args.data,
+                        timezone=args.timezone, start=getattr(args, "start", None), end=getattr(args, "end", None),
+                        schools=args.school, grades=getattr(args, "grade", None), columns=args.columns,
+                        cache=args.cache, quarters=getattr(args, "quarters", None))
+
+
+def load_data(settings, refresh=False, quiet=False):
     from .data import load
 
-    return load(args.data, args.timezone, columns=args.columns, cache_dir=args.cache, refresh=args.refresh,
-                progress=not quiet)
+    return load(settings.data, settings.timezone, columns=settings.columns, cache_dir=settings.cache,
+                refresh=refresh, progress=not quiet)
 
 
 def _report_command(commands):
     parser = commands.add_parser(
-        "report", help="compute the six reports for a date range",
-        description="Compute the six reports for one date range (both ends included) and write them to "
-                    "--out as CSV files, one XLSX workbook, rejected.csv and load_summary.json.")
-    add_data_options(parser)
-    parser.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
-    parser.add_argument("--end", required=True, help="last day, YYYY-MM-DD (included)")
-    parser.add_argument("--out", metavar="DIR", type=Path, default=Path("report"), help="output folder (default: %(default)s)")
+        "report", help="compute every report for a date range and write its files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compute every report for one date range (both ends included) and write them to --out as\n"
+                    "CSV files, one XLSX workbook, rejected.csv and load_summary.json. --out must be a new or\n"
+                    "empty folder, or one passkit wrote before; never the data folder.",
+        epilog="examples:\n"
+               "  passkit report --data demo-data --start 2026-01-05 --end 2026-03-27 --out out/q3\n"
+               "  passkit report parameters/2025-26-q3.yaml --out out/q3 --each-school")
+    add_settings(parser)
+    parser.add_argument("--out", metavar="DIR", type=Path, default=Path("report"),
+                        help="output folder (default: %(default)s)")
     parser.add_argument("--grade", action="append", metavar="GRADE", help="only these grades (repeatable)")
-    parser.add_argument("--school", action="append", metavar="NAME", help="only these schools (repeatable)")
     parser.add_argument("--each-school", action="store_true",
                         help="also one folder per school (OUT/schools/<school>/); OUT holds the district roll-up")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
@@ -87,24 +114,33 @@ def _report_command(commands):
 
 
 def run_report(args):
-    from . import reports
+    from . import folders
+    from .exports import write_report_folder
+    from .params import for_school
+    from .tables import Tables
 
-    data = load_data(args)
-    data.check_schools(args.school, args.each_school, args.data)
+    settings = read_settings(args)
+    out = folders.check_output(args.out, settings.data)
+    data = load_data(settings, args.refresh)
+    data.check_schools(settings.schools, args.each_school, settings.data)
     source = _engine(args.engine, data)
-    tables = reports.all_reports(source, args.start, args.end, args.grade, args.school)
-    _write_report(data, tables, args.out, args.start, args.end, args.school)
+    period = settings.period
+    tables = Tables(source, period.start, period.end, settings.grades, settings.schools, settings.options)
+    write_report_folder(tables, out, caption=settings.caption())
     if args.each_school:
-        from .params import slug
-
-        for school in args.school or [s for s in data.schools if s]:
-            _write_report(data, reports.all_reports(source, args.start, args.end, args.grade, [school]),
-                          args.out / "schools" / slug(school), args.start, args.end, [school])
+        names = folders.unique_slugs(settings.schools or [s for s in data.schools if s])
+        for school, folder in names.items():
+            one = Tables(source, period.start, period.end, settings.grades, [school], settings.options)
+            write_report_folder(one, out / "schools" / folder, caption=for_school(settings, school).caption())
+        if any(folder != folders.slug(school) for school, folder in names.items()):
+            print("Schools whose names give the same folder name: "
+                  + "; ".join(f"{school} -> schools/{folder}" for school, folder in names.items()))
     summary = data.summary
     print(f"Read {summary['rows_read']:,} rows from {len(summary['files'])} file(s): kept {summary['passes_kept']:,} "
           f"passes, dropped {summary['duplicates_dropped']:,} duplicates, rejected {summary['rows_rejected']:,} rows.")
-    in_range = int(tables["passes_by_grade"]["passes"].sum())
-    print(f"{in_range:,} passes from {args.start} to {args.end}. Reports written to {args.out}/")
+    for name, reason in tables.unavailable.items():
+        print(f"Not made: {registry.get(name).title}, because {reason}.")
+    print(f"{tables.passes_in_range:,} passes from {period.start} to {period.end}. Reports written to {out}/")
 
 
 def _engine(engine, data):
@@ -116,14 +152,6 @@ def _engine(engine, data):
     from . import spark
 
     return spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
-
-
-def _write_report(data, tables, out, start, end, schools):
-    from .exports import write_csv, write_report_folder
-
-    write_report_folder(data, tables, out, start=start, end=end)
-    if schools:  # a school's folder holds only its own rejected rows: they name students
-        write_csv(data.rejected(schools), out / "rejected.csv")
 
 
 def _demo_command(commands):
@@ -153,45 +181,32 @@ def _dashboard_command(commands):
         "dashboard", help="serve the admin dashboard (read-only, behind a login) on this machine",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve the admin dashboard for a data folder with Voila on 127.0.0.1 and print its URL\n"
-                    "with the login token. The page is read-only; Ctrl-C stops the server. A parameters file\n"
+                    "with the login token. The page is read-only; Ctrl-C stops it. A parameters file\n"
                     "gives the data folder, time zone and the school's quarters (its 'quarters:' list).",
         epilog="examples:\n"
                "  passkit dashboard parameters/2025-26.yaml\n"
                "  passkit dashboard --data demo-data --quarters 2025-08-18,2025-10-20,2026-01-05,2026-03-30")
-    parser.add_argument("parameters", nargs="?", metavar="PARAMETERS.yaml", type=Path,
-                        help="parameters file (see parameters/); options given here override it")
-    add_data_options(parser, required=False)
+    add_settings(parser, need_range=False)
     parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: %(default)s)")
     parser.add_argument("--token", help="login token (default: a new random one each start)")
     parser.add_argument("--password", action="store_true",
                         help="also allow logging in with a password, asked for now")
     parser.add_argument("--quarters", metavar="D1,D2,D3,D4",
-                        help="first days of the school's quarters, YYYY-MM-DD (default: the parameters file's "
+                        help="the school's quarters: first days (each ends the day before the next), or "
+                             "START..END pairs, YYYY-MM-DD, comma-separated (default: the parameters file's "
                              "quarters, else the year's days with passes split into four equal runs)")
     parser.set_defaults(run=run_dashboard)
 
 
 def run_dashboard(args):
-    from . import params, serve
-    from .dashboard import parse_quarters
-    from .reports import as_date
+    from . import serve
 
     if not 1 <= args.port <= 65535:
         raise PasskitError(f"--port must be between 1 and 65535, not {args.port}")
-    settings = params.read_file(args.parameters) if args.parameters else {}
-    for name in ("data", "timezone", "columns", "cache"):
-        if getattr(args, name) is None:
-            setattr(args, name, settings.get(name))
-    if args.data is None:
-        raise PasskitError("no data folder: give --data or a parameters file with 'data:'")
-    args.timezone = str(args.timezone or params.DEFAULT_TIMEZONE)
-    if args.quarters:
-        quarters = [(as_date(start, "quarter start"), None) for start, _ in parse_quarters(args.quarters)]
-    else:
-        quarters = [(q.start, q.end) for q in settings.get("quarters", ())]
+    settings = read_settings(args, need_range=False)
     hashed = _ask_password() if args.password else ""
-    data = load_data(args)
-    serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed)
+    data = load_data(settings, args.refresh)
+    serve.serve(data, port=args.port, token=args.token, quarters=settings.quarters, hashed_password=hashed)
 
 
 def _ask_password() -> str:
@@ -209,43 +224,37 @@ def _audit_command(commands):
     parser = commands.add_parser(
         "audit", help="run every report notebook for a date range into a folder to hand to the principal",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run the report notebooks with papermill for one date range (or each quarter of a year)\n"
-                    "and write outputs/<school>-<range>/: index.html and an offline HTML page per report, every\n"
-                    "table as CSV and in reports.xlsx, every chart as PNG, the executed notebooks, manifest.json.\n\n"
+        description="Compute every report once for one date range (or each quarter of a year), run the report\n"
+                    "notebooks with papermill, and write outputs/<school>-<range>/: index.html and an offline HTML\n"
+                    "page per report, every table as CSV and in reports.xlsx, every chart as PNG, the executed\n"
+                    "notebooks, manifest.json.\n\n"
                     "Options given here override the parameters file. A failed notebook is kept with its error,\n"
                     "the others finish, and the command exits with status 1.",
         epilog="examples:\n"
                "  passkit audit parameters/2025-26-q3.yaml\n"
-               "  passkit audit parameters/2025-26.yaml --all-quarters\n"
+               "  passkit audit parameters/2025-26.yaml --all-quarters --each-school\n"
                "  passkit audit --data demo-data --start 2026-01-05 --end 2026-03-27 --out q3-audit")
-    parser.add_argument("parameters", nargs="?", metavar="PARAMETERS.yaml", type=Path,
-                        help="parameters file (see parameters/); relative paths in it are relative to its folder")
-    parser.add_argument("--data", metavar="DIR", type=Path, help="folder of exports (passes*.csv/xlsx, ...)")
-    parser.add_argument("--start", help="first day, YYYY-MM-DD")
-    parser.add_argument("--end", help="last day, YYYY-MM-DD (included)")
-    parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
+    add_settings(parser)
     parser.add_argument("--all-quarters", action="store_true",
-                        help="one audit per entry of the parameters file's 'quarters:' list")
+                        help="one audit per entry of the parameters file's 'quarters:' list, and a year overview")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="the audit folder (default: outputs/<school>-<range>); with --all-quarters, the "
                              "folder the quarters' folders go in")
-    parser.add_argument("--school", action="append", metavar="NAME", help="only this school (repeatable)")
     parser.add_argument("--each-school", action="store_true",
                         help="also a folder per school (schools/<school>/), under the district's audit")
-    parser.add_argument("--jobs", type=int, metavar="N", help="notebooks run at once (default: one per core)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="kernels running notebooks at once (default: one per "
+                                                             "core)")
     parser.add_argument("--notebooks", metavar="DIR", type=Path,
                         help="folder of the report notebooks, one per report (default: the ones passkit ships)")
-    add_parse_options(parser)
     parser.set_defaults(run=run_audit)
 
 
 def run_audit(args):
-    from . import audit, params
+    from . import audit
 
     if args.jobs is not None and args.jobs < 1:
         raise PasskitError(f"--jobs must be at least 1, not {args.jobs}")
-    settings = params.build(args.parameters, data=args.data, start=args.start, end=args.end,
-                            timezone=args.timezone, schools=args.school, columns=args.columns, cache=args.cache)
+    settings = read_settings(args)
     audits = audit.run(settings, out=args.out, all_quarters=args.all_quarters, each_school=args.each_school,
                        jobs=args.jobs, notebooks=args.notebooks, refresh=args.refresh)
     for done in audits:

@@ -1,10 +1,9 @@
 """The admin dashboard that `passkit dashboard` serves with Voila: one page, in the order of the analytics page.
 
 A date range (presets or custom), a grade filter and, for a district, a school selector filter
-everything below: Daily Passes, Total Passes by Grade, Total Passes by Student, Frequent Flyers
-(graphs), then Room Usage and Staff Usage (tables sorted by clicking a header). Each has a Download
-menu whose files are written by `passkit.exports` / `passkit.charts.to_png`, so they equal what
-`passkit report` writes for the same range.
+everything below: a section per report the registry marks for the dashboard, as a graph or a
+table sorted by clicking a header. Each has a Download menu whose files are written by
+`passkit.exports` / `passkit.charts.to_png`, so they equal what `passkit report` writes.
 
 Dates are relative to the data, not to today: an export is usually looked at after the fact (the
 demo is a past school year), so "this week" is the week of the last day with passes.
@@ -14,6 +13,7 @@ Everything here runs in the kernel and is tested without a browser (tests/test_d
 
 import dataclasses
 import datetime as dt
+import html
 import json
 import os
 import tempfile
@@ -28,9 +28,10 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from . import charts, exports, grades as grade_levels, reports
+from . import charts, exports, grades as grade_levels, registry
 from .errors import PasskitError
-from .params import slug
+from .folders import slug
+from .tables import Tables, as_date, passes_frame
 
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
@@ -42,30 +43,20 @@ FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocu
            "png": "image/png"}
 
 
-@dataclass(frozen=True)
-class Section:
-    name: str  # the report, as in passkit.reports
-    title: str
-    kind: str  # "graph" (chart; CSV, XLSX, PNG) or "report" (sortable table; CSV, XLSX)
-    note: str
-
-    @property
-    def formats(self) -> tuple[str, ...]:
-        return ("csv", "xlsx", "png") if self.kind == "graph" else ("csv", "xlsx")
+def sections() -> list:
+    """The registry's reports that the dashboard shows, in page order."""
+    return registry.all_reports("dashboard")
 
 
-SECTIONS = (
-    Section("daily_passes", "Daily Passes", "graph", "Passes each day, a line per grade."),
-    Section("passes_by_grade", "Total Passes by Grade", "graph", "All passes in the range, by grade."),
-    Section("passes_by_student", "Total Passes by Student", "graph",
-            "One dot per student; red dots are outliers for their grade. Point at a dot to see who it is."),
-    Section("frequent_flyers", "Frequent Flyers", "graph",
-            f"The {reports.FREQUENT_FLYERS} students with the most passes."),
-    Section("room_usage", "Room Usage", "report",
-            "Passes from and to each room. Click a column title to sort; click again to reverse."),
-    Section("staff_usage", "Staff Usage", "report",
-            "Passes created by each teacher or teacher-launched kiosk. Click a column title to sort."),
-)
+def formats(entry) -> tuple[str, ...]:
+    return ("csv", "xlsx", "png") if entry.kind == "graph" and entry.chart is not None else ("csv", "xlsx")
+
+
+def note(entry) -> str:
+    hint = {"graph": "", "table": " Click a column title to sort; click again to reverse."}[entry.kind]
+    if entry.name == "passes_by_student":
+        hint = " Point at a dot to see who it is."
+    return entry.description + hint
 
 
 # ---- what is selected -------------------------------------------------------------------------------
@@ -121,42 +112,36 @@ def school_year_start(day: dt.date) -> dt.date:
     return dt.date(day.year if day.month >= 7 else day.year - 1, 7, 1)
 
 
-def quarter_ranges(days: list[dt.date], quarters=None) -> list[tuple[dt.date, dt.date]]:
+def quarter_ranges(days: list[dt.date], quarters=()) -> list[tuple[dt.date, dt.date]]:
     """Each quarter of the school year as (first day, last day).
 
-    `quarters` are the school's own: (start, end) pairs, as a parameters file's `quarters:` list
-    gives them, or only their first days (each then ends the day before the next starts). Without
-    them, the days with passes of the year holding the last one are split into four equal runs,
-    which matches a school calendar's quarters for a whole year's export.
+    `quarters` are the school's own (`params.Period`s, from a parameters file or --quarters).
+    Without them, the days with passes of the year holding the last one are split into four equal
+    runs, which matches a school calendar's quarters for a whole year's export.
     """
-    last = days[-1]
     if quarters:
-        pairs = sorted((reports.as_date(start, "quarter start"), end and reports.as_date(end, "quarter end"))
-                       for start, end in _pairs(quarters))
-    else:
-        year = [d for d in days if d >= school_year_start(last)]
-        count = min(4, len(year))
-        pairs = [(year[len(year) * q // count], None) for q in range(count)]
-    return [(start, end or (pairs[i + 1][0] - dt.timedelta(days=1) if i + 1 < len(pairs) else last))
-            for i, (start, end) in enumerate(pairs)]
-
-
-def parse_quarters(text: str | None) -> list[tuple[str, str | None]] | None:
-    """'2025-08-18..2025-10-17,2025-10-20..2025-12-19' (or only first days: '2025-08-18,2025-10-20')."""
-    if not text:
-        return None
-    items = [item.strip() for item in str(text).split(",") if item.strip()]
-    return [tuple(item.split("..", 1)) if ".." in item else (item, None) for item in items] or None
+        return sorted((quarter.start, quarter.end) for quarter in quarters)
+    last = days[-1]
+    year = [d for d in days if d >= school_year_start(last)]
+    count = min(4, len(year))
+    starts = [year[len(year) * q // count] for q in range(count)]
+    return [(start, starts[i + 1] - dt.timedelta(days=1) if i + 1 < len(starts) else last)
+            for i, start in enumerate(starts)]
 
 
 def format_quarters(quarters) -> str:
-    """The inverse of `parse_quarters`, for the environment a served kernel reads."""
-    return ",".join(f"{start}..{end}" if end else str(start) for start, end in _pairs(quarters))
+    """The quarters for the environment a served kernel reads (JSON)."""
+    return json.dumps([[q.name, str(q.start), str(q.end)] for q in quarters])
 
 
-def _pairs(quarters):
-    """(start, end or None) for each quarter given as a pair or as its first day alone."""
-    return [tuple(q) if isinstance(q, (tuple, list)) else (q, None) for q in quarters]
+def read_quarters(text: str | None) -> tuple:
+    """The inverse of `format_quarters`."""
+    from .params import Period
+
+    if not text:
+        return ()
+    return tuple(Period(name, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+                 for name, start, end in json.loads(text))
 
 
 def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.date, dt.date]]":
@@ -194,8 +179,8 @@ class ReportCache:
             if selection in self.kept:
                 self.kept.move_to_end(selection)
                 return self.kept[selection]
-        tables = reports.all_reports(data or self.data, selection.start, selection.end, selection.grades,
-                                     selection.schools)
+        tables = Tables(data or self.data, selection.start, selection.end, selection.grades,
+                        selection.schools).all("dashboard")
         with self.lock:
             self.kept[selection] = tables
             while len(self.kept) > CACHED_RANGES:
@@ -240,14 +225,16 @@ def render_file(name: str, table: pd.DataFrame, fmt: str) -> bytes:
     """The bytes of one download, written exactly as `passkit report` writes them."""
     if fmt not in FORMATS:
         raise PasskitError(f"unknown download format '{fmt}'")
+    entry = registry.get(name)
+    sheet = exports.sheet(entry, table)
+    if fmt == "csv":
+        return exports.csv_bytes(table, sheet.columns)
     with tempfile.TemporaryDirectory(prefix="passkit-download-") as folder:
         path = Path(folder) / f"{name}.{fmt}"
-        if fmt == "csv":
-            exports.write_csv(table, path)
-        elif fmt == "xlsx":
-            exports.write_xlsx({name: table}, path)
+        if fmt == "xlsx":
+            exports.write_xlsx([sheet], path)
         else:
-            charts.to_png(charts.chart(name, table), path)
+            charts.to_png(entry.draw(table), path)
         return path.read_bytes()
 
 
@@ -270,7 +257,8 @@ def plotted_students(table: pd.DataFrame, limit: int = MAX_DOTS) -> pd.DataFrame
 
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """A report as the page shows it: the headers a principal reads."""
-    return table.rename(columns=lambda c: exports.HEADERS.get(c, c))
+    labels = registry.labels()
+    return table.rename(columns=lambda c: labels.get(c, c))
 
 
 # ---- widgets ------------------------------------------------------------------------------------------
@@ -384,9 +372,9 @@ table.passkit-table tbody tr:nth-child(even) { background: #f8f9fa; }
 class SectionView:
     """One graph or report: a title row with its Download menu, then the chart or table, or a sentence when empty."""
 
-    def __init__(self, section: Section, app: "App"):
-        self.section, self.app = section, app
-        self.menu = DownloadMenu(section.formats, self.download, title=f"Download {section.title}")
+    def __init__(self, section, app: "App"):
+        self.section, self.app = section, app  # section: a registry.Report
+        self.menu = DownloadMenu(formats(section), self.download, title=f"Download {section.title}")
         self.empty = widgets.HTML(layout=widgets.Layout(display="none"))
         self.empty.add_class("passkit-empty")
         if section.kind == "graph":
@@ -394,20 +382,24 @@ class SectionView:
         else:
             self.view = SortableTable()
         self.view.add_class(f"passkit-{section.name}")
-        header = widgets.HBox([widgets.HTML(f"<h2>{section.title}</h2>"), self.menu],
+        header = widgets.HBox([widgets.HTML(f"<h2>{html.escape(section.title)}</h2>"), self.menu],
                               layout=widgets.Layout(justify_content="space-between", align_items="center",
                                                     overflow="visible"))  # the open menu hangs below
-        note = widgets.HTML(f'<div class="passkit-note">{section.note}</div>')
+        note_line = widgets.HTML(f'<div class="passkit-note">{html.escape(note(section))}</div>')
         self.sampled = widgets.HTML(layout=widgets.Layout(display="none"))
         self.sampled.add_class("passkit-note")
-        self.box = widgets.VBox([header, note, self.sampled, self.empty, self.view],
+        self.box = widgets.VBox([header, note_line, self.sampled, self.empty, self.view],
                                 layout=widgets.Layout(overflow="visible"))
         self.box.add_class("passkit-section")
         self.box.add_class(f"passkit-section-{section.name}")
 
-    def show(self, table: pd.DataFrame, selection: Selection, revision: int, any_passes: bool):
-        if not any_passes:
-            self.empty.value = f"No passes {_words(selection)}, so there is nothing to show here."
+    def show(self, table: pd.DataFrame | None, selection: Selection, revision: int, any_passes: bool):
+        reason = self.app.unavailable.get(self.section.name)
+        if reason or not any_passes:
+            self.empty.value = html.escape(f"{self.section.title} is not available for this export: {reason}."
+                                           if reason else f"No passes {_words(selection)}, so there is nothing "
+                                                          "to show here.")
+            self.menu.layout.display = "none" if reason else None
             self.empty.layout.display = None
             self.view.layout.display = "none"
             return
@@ -448,6 +440,7 @@ class App(widgets.VBox):
         self.add_class("passkit-app")
         self.data = data
         self.cache = ReportCache(data)
+        self.unavailable = registry.unavailable(data)
         self.days = data_days(data)
         if not self.days:
             raise PasskitError("the data holds no passes, so there is nothing to show")
@@ -478,7 +471,7 @@ class App(widgets.VBox):
         filters = widgets.VBox([widgets.HBox([self.preset, self.start, self.end]),
                                 widgets.HBox([self.grade, self.school]), self.status])
         filters.add_class("passkit-filters")
-        self.sections = [SectionView(section, self) for section in SECTIONS]
+        self.sections = [SectionView(section, self) for section in sections()]
         summary = data.summary
         heading = widgets.HTML(
             f"{STYLE}<h1>{title}</h1><div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
@@ -497,9 +490,11 @@ class App(widgets.VBox):
         """The notebook's entry point: a data folder, or (served) the cache `passkit dashboard` loaded."""
         from .data import load, open_cache
 
-        quarters = quarters or os.environ.get(ENV_QUARTERS) or None
-        if isinstance(quarters, str):
+        if isinstance(quarters, str):  # the notebook's parameter, as --quarters takes it
+            from .params import parse_quarters
+
             quarters = parse_quarters(quarters)
+        quarters = quarters or read_quarters(os.environ.get(ENV_QUARTERS))
         if data_dir:
             data = load(data_dir, timezone, cache_dir=cache_dir)
         elif os.environ.get(ENV_CACHE):
@@ -507,6 +502,9 @@ class App(widgets.VBox):
         else:
             raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
         return cls(data, quarters=quarters)
+
+    def section(self, name: str) -> "SectionView":
+        return next(view for view in self.sections if view.section.name == name)
 
     # -- state --
 
@@ -536,7 +534,7 @@ class App(widgets.VBox):
                 self.revision += 1
                 count = passes_in(tables)
                 for view in self.sections:
-                    view.show(tables[view.section.name], selection, self.revision, count > 0)
+                    view.show(tables.get(view.section.name), selection, self.revision, count > 0)
         except PasskitError as exc:
             return self._say(str(exc), "problem")
         except Exception:  # the page says something went wrong; no traceback, no data in logs
@@ -547,8 +545,6 @@ class App(widgets.VBox):
                   f"No passes {_words(selection)}.", "done")
 
     def _say(self, text: str, state: str):
-        import html
-
         self.status.value = f'<span class="passkit-state {state}" data-state="{state}">{html.escape(text)}</span>'
 
     # -- events --
@@ -580,10 +576,10 @@ class App(widgets.VBox):
 
 def data_days(data) -> list[dt.date]:
     """Every local date with at least one pass, in order."""
-    frame = reports.passes_frame(data).select("date").unique().sort("date").collect(backend="pandas").to_native()
-    return [reports.as_date(value) for value in frame["date"]]
+    frame = passes_frame(data).select("date").unique().sort("date").collect(backend="pandas").to_native()
+    return [as_date(value) for value in frame["date"]]
 
 
 def data_grades(data) -> list[str]:
-    frame = reports.passes_frame(data).select("grade").unique().collect(backend="pandas").to_native()
+    frame = passes_frame(data).select("grade").unique().collect(backend="pandas").to_native()
     return sorted(frame["grade"].dropna(), key=grade_levels.sort_key)

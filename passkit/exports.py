@@ -1,111 +1,257 @@
-"""Write report tables as CSV and as one XLSX workbook that opens cleanly in a spreadsheet program."""
+"""Write report tables as CSV and as one XLSX workbook, safely: no value becomes a formula, no half-written file.
 
+- Every file is written under a temporary name and renamed into place, so a full disk or an
+  interruption never leaves a truncated file that looks finished.
+- Text that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+  return) is written in CSVs with a leading apostrophe (OWASP's advice for CSV injection); in
+  XLSX every text cell is a text cell, never a formula.
+- Identical tables give byte-identical files.
+"""
+
+import contextlib
 import datetime as dt
-import io
+import json
+import os
 import re
-import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-# Headers a principal reads, for the workbook; CSVs keep the machine-friendly names.
-HEADERS = {
-    "school": "School", "date": "Date", "grade": "Grade", "passes": "Passes",
-    "student_id": "Student ID", "student_name": "Student", "outlier": "Outlier",
-    "room": "Room", "folder": "Room folder", "passes_from": "Passes from this room",
-    "passes_to": "Passes to this room", "issuer": "Staff member / kiosk", "total_passes": "Total passes",
-    "now_passes": "Now passes", "scheduled_passes": "Scheduled passes", "minutes_out": "Minutes out",
-}
-TITLES = {
-    "daily_passes": "Daily Passes", "passes_by_grade": "Passes by Grade", "passes_by_student": "Passes by Student",
-    "room_usage": "Room Usage", "staff_usage": "Staff Usage", "frequent_flyers": "Frequent Flyers",
-    "rejected": "Rejected rows",
-}
+from .errors import PasskitError
+from .registry import Column
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_ROWS = 1_048_576  # rows in an Excel sheet, the header and title rows included
+CREATED = dt.datetime(2000, 1, 1)  # the workbook's fixed creation time: re-runs are byte-identical
+MARKER = ".passkit-output"  # in every folder passkit writes, so it never replaces anyone else's
 
 
-def write_csv(table: pd.DataFrame, path) -> Path:
-    """UTF-8, ISO dates, no index, '\\n' line ends: byte-identical for identical tables."""
-    path = Path(path)
-    table.to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
-    return path
+@dataclass
+class Sheet:
+    """One table of a workbook: its sheet title and its columns (names, labels, types)."""
+
+    title: str
+    table: pd.DataFrame
+    columns: dict = field(default_factory=dict)  # column name -> registry.Column; others inferred
+
+    def column(self, name) -> Column:
+        return self.columns.get(name) or Column(name, name, _kind(self.table[name]))
 
 
-def write_xlsx(tables: dict[str, pd.DataFrame], path) -> Path:
-    """One sheet per table: typed cells, readable headers, widths set, header row frozen.
+# ---- CSV -------------------------------------------------------------------------------------------
 
-    Written byte-identically for identical tables (fixed timestamps inside the zip).
+def write_csv(table: pd.DataFrame, path, columns=None, *, labels=False) -> Path:
+    """UTF-8, ISO dates, no index, '\\n' line ends; minutes to a tenth; formula-like text neutralised.
+
+    `columns` maps names to registry Columns (types); `labels` writes their labels as the header
+    (the dashboard's downloads) instead of the machine names (`passkit report`).
     """
-    import openpyxl
-    from openpyxl.styles import Font
+    with atomic(path) as partial:
+        partial.write_bytes(csv_bytes(table, columns, labels=labels))
+    return Path(path)
 
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, table in tables.items():
-        sheet = book.create_sheet(TITLES.get(name, name)[:31])
-        sheet.append([HEADERS.get(column, column) for column in table.columns])
-        for row in table.itertuples(index=False):
-            sheet.append([_cell(value) for value in row])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        _format(sheet, table)
-    book.properties.creator = "passkit"
-    book.properties.created = FIXED_TIME
-    buffer = io.BytesIO()
-    book.save(buffer)
+
+def csv_bytes(table: pd.DataFrame, columns=None, *, labels=False) -> bytes:
+    sheet = Sheet("", table, dict(columns or {}))
+    shown = pd.DataFrame({name: _csv_values(sheet.column(name), table[name]) for name in table.columns})
+    if labels:
+        shown.columns = [neutralise(sheet.column(name).label) for name in table.columns]
+    return shown.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d").encode()
+
+
+def _csv_values(column: Column, values: pd.Series) -> pd.Series:
+    if column.kind == "minutes":
+        return values.round(1)
+    if column.kind in ("text", "mixed") and not pd.api.types.is_numeric_dtype(values):
+        return values.map(neutralise, na_action="ignore")
+    return values
+
+
+def neutralise(value):
+    """'=HYPERLINK(...)' -> "'=HYPERLINK(...)": a spreadsheet shows the text instead of running it."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+# ---- XLSX ------------------------------------------------------------------------------------------
+
+def write_xlsx(sheets, path, *, caption: str = "") -> Path:
+    """One sheet per table: a title row (`caption` and the sheet's title), the header row frozen and
+    filtered, typed cells, widths, landscape print fitted to the page width.
+
+    `sheets` is a list of `Sheet`, or {title: DataFrame}. A table longer than a sheet continues on
+    sheets titled "<title> (2)", "<title> (3)"...; XlsxWriter's constant-memory mode writes row by row.
+    """
+    import xlsxwriter
+
+    if isinstance(sheets, dict):
+        sheets = [Sheet(title, table) for title, table in sheets.items()]
+    with atomic(path) as partial:
+        book = xlsxwriter.Workbook(str(partial), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False, "nan_inf_to_errors": False})
+        book.set_properties({"created": CREATED, "author": "passkit"})
+        formats = _formats(book)
+        used = set()
+        for sheet in sheets:
+            for number, rows in enumerate(_chunks(sheet.table), start=1):
+                title = _sheet_title(sheet.title if number == 1 else f"{sheet.title} ({number})", used)
+                _write_sheet(book.add_worksheet(title), sheet, rows, formats,
+                             f"{caption} · {sheet.title}" if caption else sheet.title)
+        book.close()
+    return Path(path)
+
+
+def _formats(book) -> dict:
+    return {"title": book.add_format({"bold": True, "font_size": 13}),
+            "header": book.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"}),
+            "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+            "datetime": book.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+            "minutes": book.add_format({"num_format": "0.0"}),
+            "float": book.add_format({"num_format": "0.0##"}),
+            "int": book.add_format({"num_format": "#,##0"})}
+
+
+def _chunks(table: pd.DataFrame):
+    """The table in pieces that fit a sheet below its title and header rows (at least one, maybe empty)."""
+    room = EXCEL_ROWS - 2
+    yield table.iloc[:room]
+    for begin in range(room, len(table), room):
+        yield table.iloc[begin:begin + room]
+
+
+def _sheet_title(title: str, used: set) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique ignoring case."""
+    base = re.sub(r"[\[\]:*?/\\]", "-", title).strip("'") or "Sheet"
+    candidate, number = base[:31], 2
+    while candidate.lower() in used:
+        suffix = f" ({number})"
+        candidate, number = base[:31 - len(suffix)] + suffix, number + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def _write_sheet(sheet, spec: Sheet, table: pd.DataFrame, formats: dict, title: str):
+    columns = [spec.column(name) for name in spec.table.columns]
+    sheet.write_string(0, 0, title, formats["title"])
+    for index, column in enumerate(columns):
+        sheet.write_string(1, index, column.label, formats["header"])
+        sheet.set_column(index, index, _width(column, spec.table[column.name]), formats.get(column.kind))
+    writers = [_cell_writer(column, formats) for column in columns]
+    values = [table[column.name].tolist() for column in columns]
+    for offset, row in enumerate(zip(*values)):
+        for index, (write, value) in enumerate(zip(writers, row)):
+            write(sheet, offset + 2, index, value)
+    sheet.freeze_panes(2, 0)
+    if columns:
+        sheet.autofilter(1, 0, max(1, len(table) + 1), len(columns) - 1)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(1)
+    sheet.set_paper(9)  # A4; Letter users' printers scale to fit (fit_to_pages)
+
+
+def _cell_writer(column: Column, formats: dict):
+    """How one column's values become cells: numbers as numbers, text always as text."""
+    kind = column.kind
+    is_grade = column.name == "grade"
+
+    def write(sheet, row, col, value):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+            return
+        if isinstance(value, (bool, np.bool_)):
+            sheet.write_boolean(row, col, bool(value))
+        elif isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+            stamp = pd.Timestamp(value)
+            if kind == "date" or (stamp == stamp.normalize() and kind != "datetime"):
+                sheet.write_datetime(row, col, stamp.to_pydatetime(), formats["date"])
+            else:
+                sheet.write_datetime(row, col, stamp.to_pydatetime(), formats["datetime"])
+        elif isinstance(value, (int, float, np.integer, np.floating)) and kind != "text":
+            number = float(value) if kind in ("float", "minutes") else value
+            if kind == "minutes":
+                number = round(number, 1)
+            sheet.write_number(row, col, number, formats.get(kind))
+        elif is_grade and isinstance(value, str) and value.isdigit():
+            sheet.write_number(row, col, int(value))  # grade 9 is a number; K and PK stay text
+        else:
+            sheet.write_string(row, col, str(value))
+    return write
+
+
+def _width(column: Column, values: pd.Series) -> float:
+    shown = [column.label, *values.head(500).astype(str)]
+    return min(max(max(map(len, shown)) + 2, 8), 50)
+
+
+def _kind(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    if pd.api.types.is_integer_dtype(values):
+        return "int"
+    if pd.api.types.is_float_dtype(values):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date" if (values.dropna() == values.dropna().dt.normalize()).all() else "datetime"
+    return "text"
+
+
+# ---- files in place, atomically -------------------------------------------------------------------
+
+@contextlib.contextmanager
+def atomic(path):
+    """Yield a temporary path beside `path`; rename it to `path` only if the block finished."""
     path = Path(path)
-    _write_stable_zip(buffer.getvalue(), path)
-    return path
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    except OSError as exc:
+        raise PasskitError(f"cannot write the file ({exc.strerror or type(exc).__name__})", file=path) from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
-FIXED_TIME = dt.datetime(2000, 1, 1)
+def write_text(path, text: str) -> Path:
+    with atomic(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
-def _cell(value):
-    """numpy and pandas scalars as the plain Python values openpyxl types correctly."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date() if value == value.normalize() else value.to_pydatetime()
-    return value.item() if hasattr(value, "item") else value
+def write_json(path, value) -> Path:
+    return write_text(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
-def _format(sheet, table):
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(table.columns, start=1):
-        shown = [HEADERS.get(column, column), *table[column].head(500).astype(str)]
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = min(max(max(map(len, shown)) + 2, 8), 50)
-        if pd.api.types.is_datetime64_any_dtype(table[column]):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "yyyy-mm-dd"
-    if sheet.max_row > 1:
-        sheet.auto_filter.ref = sheet.dimensions
+# ---- one range's tables as files ------------------------------------------------------------------
+
+def sheet(entry, table: pd.DataFrame) -> Sheet:
+    """A report's table as a workbook sheet, typed and labelled as the registry declares."""
+    from .registry import SCHOOL
+
+    return Sheet(entry.title, table, {column.name: column for column in (SCHOOL, *entry.columns)})
 
 
-def _write_stable_zip(content: bytes, path: Path):
-    """openpyxl stamps entries and docProps with 'now'; fix both so re-runs are byte-identical."""
-    stamp = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = stamp.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, data)
-
-
-def write_report_folder(data, tables: dict[str, pd.DataFrame], out, *, start, end) -> Path:
-    """What `passkit report` writes: one CSV per report, the workbook, rejected.csv, load_summary.json."""
-    import json
+def write_report_folder(tables, out, *, caption: str = "") -> Path:
+    """What `passkit report` writes for one range (an audit adds its pages to the same files):
+    one CSV per report, reports.xlsx, rejected.csv and load_summary.json, into a checked folder."""
+    from . import folders, registry
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        write_csv(table, out / f"{name}.csv")
-    write_xlsx(tables, out / "reports.xlsx")
-    write_csv(data.rejected(), out / "rejected.csv")
-    summary = {**data.summary, "range": {"start": str(start), "end": str(end)},
-               "passes_in_range": int(tables["passes_by_grade"]["passes"].sum())}
-    (out / "load_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    folders.mark(out)
+    computed = tables.all()
+    for entry in registry.all_reports("csv"):
+        if entry.name in computed:
+            write_csv(computed[entry.name], out / f"{entry.name}.csv", sheet(entry, computed[entry.name]).columns)
+    write_xlsx([sheet(entry, computed[entry.name]) for entry in registry.all_reports("xlsx")
+                if entry.name in computed], out / "reports.xlsx", caption=caption)
+    data = tables.data
+    if hasattr(data, "rejected"):  # a school's folder holds only its own rejected rows: they name students
+        write_csv(data.rejected(tables.schools), out / "rejected.csv")
+    summary = {**getattr(data, "summary", {}), "range": {"start": str(tables.start), "end": str(tables.end)},
+               "passes_in_range": tables.passes_in_range, "unavailable": tables.unavailable}
+    write_json(out / "load_summary.json", summary)
     return out

@@ -1,47 +1,46 @@
-"""What the report notebooks call: open one date range of the data, then show a report as chart + table.
+"""What the report notebooks call: open one date range, then show a report as chart, table and guidance.
 
     from passkit import notebook
     audit = notebook.open_range("../demo-data", "2026-01-05", "2026-03-27")
-    audit.show("daily_passes")        # chart, sorted table; CSV + PNG too when output_dir is set
+    audit.show("daily_passes")        # caption, chart, table, what to look for
 
-The notebooks hold the prose; everything here returns or displays data, so tests can reach it.
+An audit computes every table once, in its own process, and hands the notebooks the results
+(`results_dir`); a notebook opened alone computes its table with the same function. The
+notebooks hold only their parameters; everything here returns or displays data, so tests reach it.
 """
 
 import datetime as dt
 import html
-import sys
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import reports
-from .exports import HEADERS
+from . import registry
+from .summary import DATE_FORMAT, IN_RANGE, QUALITY, part
 
 SHOWN_ROWS = 25  # rows shown before "show all"; the full table is always in the page, the CSV and the workbook
-PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes")  # the counts in the six reports
-DATE_FORMAT = "%a %Y-%m-%d"  # "Mon 2026-01-05": the weekday matters when reading a day's count
+PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes")  # the counts that say a range had passes
+RESULTS = "results.json"  # in a results folder: the range, the label and the reports not made
 
 
 @dataclass
 class RangeReport:
-    """The loaded data and one audit range; tables are computed once and kept."""
+    """One date range of the data: its tables (computed once, or read from an audit's results) and its label."""
 
-    data: object
+    tables: object  # a passkit.Tables, or None when every table comes from `results`
     start: dt.date
     end: dt.date
-    schools: list = field(default_factory=list)
     label: str = ""
-    output_dir: Path | None = None
-    _tables: dict = field(default_factory=dict, repr=False)
+    results: Path | None = None
+    unavailable: dict = field(default_factory=dict)
+    _bundle_sent: bool = field(default=False, repr=False)
 
     def table(self, name: str) -> pd.DataFrame:
-        if name not in self._tables:
-            self._tables[name] = getattr(reports, name)(self.data, self.start, self.end, None, self.schools or None)
-        return self._tables[name]
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: self.table(name) for name in reports.REPORTS}
+        if self.results and (self.results / f"{name}.pickle").is_file():
+            return pd.read_pickle(self.results / f"{name}.pickle")
+        return self.tables.get(name)
 
     def caption(self) -> str:
         """'Demo High · Mon 2026-01-05 to Fri 2026-03-27'."""
@@ -49,71 +48,97 @@ class RangeReport:
         return f"{self.label} · {span}" if self.label else span
 
     def show(self, name: str):
-        """Display report `name` as its chart and its table; write both to output_dir when set."""
-        from IPython.display import HTML, display
+        """Display report `name`: the caption, its chart, its table, and what to look for."""
+        from IPython.display import HTML, Markdown, display
 
+        entry = registry.get(name)
+        display(HTML(f'<p class="passkit-caption">{html.escape(self.caption())}</p>'))
+        if name in self.unavailable:
+            display(HTML(f'<p class="passkit-unavailable">{html.escape(entry.title)} is not available for this '
+                         f'export: {html.escape(self.unavailable[name])}.</p>'))
+        else:
+            for piece in self._pieces(entry, self.table(name)):
+                display(piece)
+        if entry.guidance:
+            display(Markdown(f"## What to look for\n{entry.guidance}"))
+
+    def _pieces(self, entry, table: pd.DataFrame) -> list:
+        from IPython.display import HTML
+
+        if entry.name == "audit_summary":
+            return [HTML(table_html(part(table, IN_RANGE), title="In this range")),
+                    HTML(table_html(part(table, QUALITY), title="Data quality of the whole export"))]
+        pieces = []
+        if entry.chart is not None:
+            if has_passes(table):
+                pieces.append(self._chart(entry, table))
+            else:  # listed rooms and staff still have rows, all zero: no chart of nothing
+                pieces.append(HTML('<p class="passkit-empty">No passes in this range.</p>'))
+        pieces.append(HTML(table_html(shown_table(entry.name, table))))
+        if entry.name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
+            idle = table[table["total_passes"] == 0]
+            pieces.append(HTML(table_html(shown_table(entry.name, idle),
+                                          title="Listed staff with no passes in this range")))
+        return pieces
+
+    def _chart(self, entry, table: pd.DataFrame):
+        """The chart as a display object. In an audit its PNG goes to the results folder for the audit's
+        files (and into the notebook); alone, the first chart carries the Vega library."""
         from . import charts
 
-        table = self.table(name)
-        display(HTML(f'<p class="passkit-caption">{html.escape(self.caption())}</p>'))
-        if not has_passes(table):  # listed rooms and staff still have rows, all zero: no chart of nothing
-            display(HTML('<p class="passkit-empty">No passes in this range.</p>'))
-        else:
-            chart = charts.chart(name, table)
-            display(chart)
-            if self.output_dir:
-                charts.to_png(chart, self.output_dir / f"{name}.png")
-        display(HTML(table_html(shown_table(name, table))))
-        if name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
-            idle = table[table["total_passes"] == 0]
-            display(HTML(table_html(shown_table(name, idle), title="Listed staff with no passes in this range")))
-        if self.output_dir:
-            from .exports import write_csv
-
-            write_csv(table, self.output_dir / f"{name}.csv")
+        chart, png = entry.draw(table), None
+        if self.results:
+            png = charts.png_bytes(chart)
+            (self.results / f"{entry.name}.png").write_bytes(png)
+        bundle = charts.mimebundle(chart, png=png, with_bundle=not self.results and not self._bundle_sent)
+        self._bundle_sent = self._bundle_sent or not self.results
+        return Shown(bundle)
 
     def show_summary(self):
-        """Display the headline figures and the data quality of the load; write audit_summary.csv."""
-        from IPython.display import HTML, display
-
-        display(HTML(f'<p class="passkit-caption">{html.escape(self.caption())}</p>'))
-        figures = headline(self.tables(), self.start, self.end)
-        quality = data_quality(self.data.summary, self.start, self.end)
-        display(HTML(table_html(figures, title="In this range")))
-        display(HTML(table_html(quality, title="Data quality of the whole export")))
-        if self.output_dir:
-            from .exports import write_csv
-
-            write_csv(summary_table(figures, quality), self.output_dir / "audit_summary.csv")
-            # a school's audit holds only its own rejected rows: they name students
-            write_csv(self.data.rejected(self.schools or None), self.output_dir / "rejected.csv")
+        self.show("audit_summary")
 
 
-def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), label="", output_dir="",
-               cache_dir="", columns="") -> RangeReport:
-    """Load `data_dir` (from the cache when it has not changed) for the range `start`..`end`, both included.
+def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), label="", cache_dir="",
+               columns="", results_dir="", options=None) -> RangeReport:
+    """The range `start`..`end` (both included) of `data_dir`, loaded from the cache when it has not changed.
 
-    Empty strings mean "not set", so a notebook's parameters cell can stay plain literals.
+    With `results_dir` (an audit's precomputed tables), nothing is loaded or computed. Empty strings
+    mean "not set", so a notebook's parameters cell stays plain literals.
     """
+    from . import tables as tables_module
+
+    start, end = tables_module.as_date(start, "start"), tables_module.as_date(end, "end")
+    results = Path(results_dir) if results_dir else None
+    if results and (results / RESULTS).is_file():
+        saved = json.loads((results / RESULTS).read_text(encoding="utf-8"))
+        return RangeReport(None, start, end, label, results, saved.get("unavailable", {}))
     import passkit
 
-    _skip_slow_optional_imports()
-    from . import charts
-
-    charts.use_offline_renderer()
     data = passkit.load(data_dir, timezone, columns=columns or None, cache_dir=cache_dir or None)
-    start, end = reports.as_date(start, "start"), reports.as_date(end, "end")
-    out = Path(output_dir) if output_dir else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-    return RangeReport(data, start, end, list(schools or []), label, out)
+    computed = tables_module.Tables(data, start, end, None, list(schools or []) or None, options or {})
+    return RangeReport(computed, start, end, label, None, computed.unavailable)
 
 
-def _skip_slow_optional_imports():
-    """jsonschema (under Altair) compiles an IRI grammar at import when rfc3987-syntax is installed: about
-    2 s of every kernel's start. Altair never checks IRI formats, so a fresh kernel skips that module."""
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
+def save_results(tables, folder: Path):
+    """Write computed tables where notebooks find them (`open_range(..., results_dir=folder)`).
+
+    Pickles, not Parquet: they keep every dtype exactly (the summary's mixed numbers and text), and
+    this is a private hand-off between passkit's own processes through a temporary folder.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.computed().items():
+        table.to_pickle(folder / f"{name}.pickle")
+    (folder / RESULTS).write_text(json.dumps({"unavailable": tables.unavailable}), encoding="utf-8")
+
+
+class Shown:
+    """Displayed as its ready-made MIME bundle."""
+
+    def __init__(self, bundle: dict):
+        self.bundle = bundle
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.bundle
 
 
 def has_passes(table: pd.DataFrame) -> bool:
@@ -132,57 +157,8 @@ def shown_table(name: str, table: pd.DataFrame) -> pd.DataFrame:
         wide.columns = [f"Grade {g}" for g in wide.columns]
         wide["Total"] = wide.sum(axis=1)
         table = wide.reset_index()
-    return table.rename(columns=lambda c: HEADERS.get(c, c))
-
-
-def headline(tables: dict[str, pd.DataFrame], start, end) -> pd.DataFrame:
-    """The figures a principal asks first, as (figure, value) rows."""
-    daily, by_grade = tables["daily_passes"], tables["passes_by_grade"]
-    students, rooms, staff = tables["passes_by_student"], tables["room_usage"], tables["staff_usage"]
-    total = int(by_grade["passes"].sum())
-    per_day = daily.groupby("date")["passes"].sum()
-    rows = [("Passes", total), ("Days with passes", len(per_day)),
-            ("Passes per day (average)", round(total / len(per_day), 1) if len(per_day) else 0)]
-    if len(per_day):
-        busiest = per_day.idxmax()
-        rows.append(("Busiest day", f"{pd.Timestamp(busiest):{DATE_FORMAT}} ({int(per_day.max()):,} passes)"))
-    if total:
-        top_grade = by_grade.loc[by_grade["passes"].idxmax()]
-        rows.append(("Grade with the most passes", f"{top_grade['grade']} ({int(top_grade['passes']):,})"))
-    rows += [("Students with a pass", len(students)), ("Students marked as outliers", int(students["outlier"].sum()))]
-    for column, figure in (("passes_to", "Busiest destination"), ("passes_from", "Room students leave most")):
-        if total:
-            room = rooms.loc[rooms[column].idxmax()]
-            rows.append((figure, f"{room['room']} ({int(room[column]):,})"))
-    rows += [("Staff who created passes", int((staff["total_passes"] > 0).sum())),
-             ("Listed staff with no passes", int((staff["total_passes"] == 0).sum()))]
-    return pd.DataFrame(rows, columns=["Figure", "Value"])
-
-
-def data_quality(summary: dict, start, end) -> pd.DataFrame:
-    """What the load kept and dropped, for the whole export (not only this range)."""
-    rows = [("Files read", len(summary["files"])), ("Rows read", summary["rows_read"]),
-            ("Passes kept", summary["passes_kept"]), ("Duplicate rows dropped", summary["duplicates_dropped"]),
-            ("Rows rejected", summary["rows_rejected"])]
-    rows += [(f"Rejected: {reason}", count) for reason, count in sorted(summary["rejected_by_reason"].items())]
-    rows += [("Grades filled in from the roster", summary["grades_filled_from_roster"]),
-             ("Passes with an unknown grade", summary.get("passes_with_unknown_grade", 0)),
-             ("Passes that never ended", summary.get("passes_never_ended", 0)),
-             ("First day in the export", summary.get("first_date") or ""),
-             ("Last day in the export", summary.get("last_date") or ""),
-             ("Export covers the whole range", "yes" if covers(summary, start, end) else "no")]
-    return pd.DataFrame(rows, columns=["Figure", "Value"])
-
-
-def covers(summary: dict, start, end) -> bool:
-    first, last = summary.get("first_date"), summary.get("last_date")
-    return bool(first and last) and str(first) <= str(start) and str(end) <= str(last)
-
-
-def summary_table(figures: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
-    """Both summary tables as one, for the CSV and the workbook."""
-    return pd.concat([figures.assign(Section="In this range"), quality.assign(Section="Data quality")],
-                     ignore_index=True)[["Section", "Figure", "Value"]]
+    labels = registry.labels()
+    return table.rename(columns=lambda c: labels.get(c, c))
 
 
 def table_html(table: pd.DataFrame, title: str = "", rows: int = SHOWN_ROWS) -> str:
@@ -220,11 +196,11 @@ def _formatted(table: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(values):
             shown[column] = values.map("{:,.1f}".format)
         else:
-            shown[column] = values.map(_cell)
+            shown[column] = values.map(cell_text)
     return shown
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):

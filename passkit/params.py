@@ -1,6 +1,7 @@
-"""Audit parameters: a YAML file and/or command-line options, checked, with stable output folder names.
+"""Settings for every command: a YAML parameters file and/or command-line options, checked in one place.
 
-A parameters file (relative paths in it are relative to the file's own folder, so it works from any
+`passkit report`, `audit` and `dashboard` all read their settings through `build` (options given on
+the command line override the file). A parameters file (relative paths in it are relative to the file's own folder, so it works from any
 working directory):
 
     school: Demo High              # the name on the reports and in the output folder's name
@@ -10,6 +11,7 @@ working directory):
     start: 2026-01-05
     end: 2026-03-27
     schools: [Lincoln High]        # optional: only these schools of a district export
+    grades: ["9"]                  # optional: only these grades
     quarters:                      # optional: the ranges `--all-quarters` audits
       - {period: 2025-26 Q1, start: 2025-08-18, end: 2025-10-17}
     columns: vendor-map.yaml       # optional column-mapping file
@@ -17,13 +19,14 @@ working directory):
 """
 
 import datetime as dt
-import re
+
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import PasskitError
+from .folders import slug
 
-KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "quarters", "columns", "cache")
+KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "grades", "quarters", "columns", "cache")
 PATH_KEYS = ("data", "columns", "cache")
 DEFAULT_TIMEZONE = "America/Chicago"
 
@@ -42,15 +45,17 @@ class Period:
 
 
 @dataclass(frozen=True)
-class AuditParams:
+class Settings:
     data: Path
-    period: Period
+    period: Period | None  # None only where no range is needed (the dashboard)
     timezone: str = DEFAULT_TIMEZONE
     school: str = ""
     schools: tuple[str, ...] = ()
     quarters: tuple[Period, ...] = ()
     columns: Path | None = None
     cache: Path | None = None
+    grades: tuple[str, ...] = ()
+    options: dict = field(default_factory=dict, compare=False)  # report options (registry.Option)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -61,6 +66,12 @@ class AuditParams:
         if len(self.schools) == 1:
             return self.schools[0]
         return self.data.resolve().name
+
+    def caption(self, period: Period | None = None) -> str:
+        """'Demo High · 2025-26 Q3 · 2026-01-05 to 2026-03-27' (the period's name only when it has its own)."""
+        period = period or self.period
+        span = f"{period.start} to {period.end}"
+        return " · ".join(part for part in (self.label, period.name if period.name != span else "", span) if part)
 
     def folder_name(self, period: Period | None = None) -> str:
         """'demo-high-2025-26-q3': deterministic, from the label and the period."""
@@ -73,11 +84,6 @@ class AuditParams:
             raise PasskitError("--all-quarters needs a parameters file with a 'quarters:' list",
                                file=self.source)
         return list(self.quarters)
-
-
-def slug(text: str) -> str:
-    """'Demo High' -> 'demo-high'; '2025-26 Q3' -> '2025-26-q3'."""
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "audit"
 
 
 def read_file(path) -> dict:
@@ -110,17 +116,33 @@ def read_file(path) -> dict:
     return values
 
 
-def build(file=None, **options) -> AuditParams:
-    """Parameters from an optional file, with command-line `options` (None = not given) taking precedence."""
+def build(file=None, *, need_range=True, report_options=None, **options) -> Settings:
+    """Settings from an optional file, with command-line `options` (None = not given) taking precedence.
+
+    `quarters` may be given as text ("2025-08-18..2025-10-17,..." or first days only); `report_options`
+    are the reports' own settings (e.g. long_minutes), already typed.
+    """
     values = read_file(file) if file else {}
+    if isinstance(options.get("quarters"), str):
+        options["quarters"] = parse_quarters(options["quarters"], values.get("source"))
     values.update({key: value for key, value in options.items() if value not in (None, [], ())})
     where = values.get("source")
     if "data" not in values:
         raise PasskitError("no data folder: give --data or 'data:' in a parameters file", file=where)
+    return Settings(data=Path(values["data"]), period=_period(values, options, where, need_range),
+                    timezone=str(values.get("timezone") or DEFAULT_TIMEZONE), school=str(values.get("school") or ""),
+                    schools=_texts(values.get("schools")), quarters=tuple(values.get("quarters", ())),
+                    columns=_path(values.get("columns")), cache=_path(values.get("cache")),
+                    grades=_texts(values.get("grades")), options=dict(report_options or {}), source=where)
+
+
+def _period(values, options, where, need_range) -> Period | None:
     quarters = values.get("quarters", ())
     start = values.get("start") or (quarters[0].start if quarters else None)
     end = values.get("end") or (quarters[-1].end if quarters else None)
     if start is None or end is None:
+        if not need_range:
+            return None
         raise PasskitError("no date range: give --start and --end, or 'start:' and 'end:' in a parameters file",
                            file=where)
     start, end = as_date(start, "start", where), as_date(end, "end", where)
@@ -128,16 +150,32 @@ def build(file=None, **options) -> AuditParams:
         raise PasskitError(f"the range starts ({start}) after it ends ({end})", file=where)
     overridden = options.get("start") or options.get("end")  # a file's period name no longer fits
     name = str(values["period"]) if values.get("period") and not overridden else f"{start} to {end}"
-    schools = values.get("schools", ())
-    if isinstance(schools, str):
-        schools = [schools]
-    return AuditParams(data=Path(values["data"]), period=Period(name, start, end),
-                       timezone=str(values.get("timezone") or DEFAULT_TIMEZONE), school=str(values.get("school") or ""),
-                       schools=tuple(str(s) for s in schools), quarters=tuple(quarters),
-                       columns=_path(values.get("columns")), cache=_path(values.get("cache")), source=where)
+    return Period(name, start, end)
 
 
-def for_school(params: AuditParams, school: str) -> AuditParams:
+def _texts(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(str(item) for item in ([value] if isinstance(value, str) else value))
+
+
+def parse_quarters(text: str, where=None) -> tuple[Period, ...]:
+    """'2025-08-18..2025-10-17,2025-10-20..2025-12-19,...', or first days only ('2025-08-18,2025-10-20,...'):
+    then each quarter ends the day before the next begins, and the last a year after the first began."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if not items:
+        raise PasskitError("--quarters lists each quarter's first day (or start..end), separated by commas")
+    pairs = [item.split("..", 1) if ".." in item else (item, None) for item in items]
+    starts = [as_date(start, "quarter start", where) for start, _ in pairs]
+    year_end = dt.date(starts[0].year + 1, starts[0].month, 1) - dt.timedelta(days=1)
+    entries = []
+    for number, ((_, end), start) in enumerate(zip(pairs, starts)):
+        default_end = starts[number + 1] - dt.timedelta(days=1) if number + 1 < len(starts) else year_end
+        entries.append({"period": f"Quarter {number + 1}", "start": str(start), "end": end or str(default_end)})
+    return _quarters(entries, where or "--quarters")
+
+
+def for_school(params: Settings, school: str) -> Settings:
     """The same audit limited to one school of a district, named after it."""
     return replace(params, school=school, schools=(school,))
 

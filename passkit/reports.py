@@ -8,83 +8,138 @@ With several schools, the per-room, per-student and per-staff reports carry a `s
 (the same room name in two schools is two rooms); with one unnamed school they do not.
 """
 
-import datetime as dt
-
 import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from . import grades as grade_levels
-from .errors import PasskitError
+from .registry import Column, Option, report
+from .tables import as_date, collect as _collect, in_range, listed as _listed, passes_frame  # noqa: F401 (API)
 
 FREQUENT_FLYERS = 20
 STUDENT_COLUMNS = ["school", "student_id", "student_name", "grade", "passes"]  # how per-student tables begin
-REPORTS = ("daily_passes", "passes_by_grade", "passes_by_student", "room_usage", "staff_usage",
-           "frequent_flyers")
+GRADE = Column("grade", "Grade", "text")
+PASSES = Column("passes", "Passes", "int")
+STUDENT = (Column("student_id", "Student ID", "text"), Column("student_name", "Student", "text"), GRADE, PASSES)
 
 
-def daily_passes(data, start, end, grades=None, schools=None) -> pd.DataFrame:
-    """Passes per day and grade: every date with a pass in the range x every grade present, zero-filled."""
-    return _daily(_date_grade_counts(in_range(data, start, end, grades, schools)))
+@report(
+    title="Daily Passes",
+    description="Passes per grade on each school day: look for steady use, slides and spikes.",
+    columns=[Column("date", "Date", "date"), GRADE, PASSES],
+    chart="daily_passes",
+    guidance="""\
+- **Steady lines are the goal.** Similar counts from week to week mean passes are being used the same way across the building.
+- **A slow slide over several weeks** usually means staff or students have stopped logging every trip, not that students stay
+  in class more. That calls for restating expectations or a short refresher, not for celebrating.
+- **A spike** means more students out of class that day. Open Room Usage for the same range to see whether one destination or
+  one classroom drove it, and whether that room's pass limits need changing.
+- One quarter is a short window: compare the shape with the previous audit before drawing conclusions.""")
+def daily_passes(tables) -> pd.DataFrame:
+    """Every date with a pass in the range x every grade present, zero-filled."""
+    return _daily(tables.once(_date_grade_counts))
 
 
-def passes_by_grade(data, start, end, grades=None, schools=None) -> pd.DataFrame:
-    """Passes per grade in the range."""
-    table = in_range(data, start, end, grades, schools).group_by("grade").agg(passes=nw.len())
-    return _by_grade(_collect(table))
+@report(
+    title="Total Passes by Grade",
+    description="Each grade's passes, to compare with your school's usual pattern.",
+    columns=[GRADE, PASSES],
+    chart="passes_by_grade",
+    guidance="""\
+- Some grades always use more passes than others (younger students often do). Learn your school's usual pattern and watch for
+  a grade that **moves away from it** between audits.
+- A grade far above its usual share may need expectations reinforced with its students and teachers; one far below may mean
+  its teachers are not using the system.
+- If every pass shows as *All students* or *Unknown*, the export has no grade levels: add them through a roster upload.""")
+def passes_by_grade(tables) -> pd.DataFrame:
+    return _by_grade(tables.once(_date_grade_counts))
 
 
-def passes_by_student(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+@report(
+    title="Total Passes by Student",
+    description="Every student as a dot; outliers in red, named on hover.",
+    columns=[*STUDENT, Column("outlier", "Outlier", "bool")],
+    chart="passes_by_student",
+    guidance="""\
+- **Single red dots** are individual students to talk with; the Frequent Flyers page lists them with their minutes out of class.
+- **A whole grade sitting high, or a cluster of dots** well above the rest, points to a grade-level habit rather than a few
+  students, and to grade-level reminders.
+- Students with no pass at all are not shown; the table is sorted by passes, most first.""")
+def passes_by_student(tables) -> pd.DataFrame:
     """Passes per student with at least one; `outlier` flags passes > Q3 + 1.5 IQR within the grade."""
-    return _with_outliers(_collect(_per_student(in_range(data, start, end, grades, schools), data)))
+    return _with_outliers(tables.once(_students))
 
 
-def room_usage(data, start, end, grades=None, schools=None) -> pd.DataFrame:
-    """Passes from and to every room: listed in rooms.csv or seen in the range."""
-    return _rooms(_trip_counts(in_range(data, start, end, grades, schools)), _listed(data, "rooms", "room", schools))
+@report(
+    title="Room Usage",
+    description="The busiest destinations and the rooms students leave most.",
+    columns=[Column("room", "Room", "text"), Column("folder", "Room folder", "text"),
+             Column("passes_from", "Passes from this room", "int"), Column("passes_to", "Passes to this room", "int")],
+    chart="room_usage", kind="table",
+    guidance="""\
+- **Busiest destinations** are the hot spots: restrooms, lockers, places where students meet up. A lower *max passes to this
+  room* limit eases crowding there, and hall supervision can move to where the traffic is.
+- **Rooms students leave most, or least,** open a conversation with the teacher about expectations. Compare rooms of the same
+  kind (two science labs, two math rooms) to find a healthy level, and set *max passes from this room* where one stands out.
+- Rooms with no passes at all are listed at the bottom of the table; the room folder groups them as in the pass system.""")
+def room_usage(tables) -> pd.DataFrame:
+    """Passes from and to every room: listed in rooms.csv or seen in the range. Every pass counts."""
+    return _rooms(tables.once(_trip_counts), _listed(tables.data, "rooms", "room", tables.schools))
 
 
-def staff_usage(data, start, end, grades=None, schools=None) -> pd.DataFrame:
+@report(
+    title="Staff Usage",
+    description="Now and scheduled passes created by each teacher and kiosk.",
+    columns=[Column("issuer", "Staff member / kiosk", "text"), Column("total_passes", "Total passes", "int"),
+             Column("now_passes", "Now passes", "int"), Column("scheduled_passes", "Scheduled passes", "int")],
+    chart="staff_usage", kind="table", needs=("created_by", "issuer", "pass_type"),
+    guidance="""\
+- **Staff with few or no passes** may not be using the system, which leaves gaps in every other report; they may need a
+  refresher, or a kiosk placed where students can see and reach it.
+- **Now passes** show who uses their own login or kiosk for students leaving right away; **scheduled passes** show who plans
+  passes ahead, which some roles (counselors, office staff) are expected to do.
+- Use the numbers to start a conversation about consistent use, not as a ranking of teachers.""")
+def staff_usage(tables) -> pd.DataFrame:
     """Passes created by each teacher, or by a kiosk a teacher launched in kiosk mode.
 
     Student-created passes and kiosks with their own dedicated login are not staff use.
     Staff listed in staff.csv appear even with no passes (dedicated kiosks listed there do not).
     """
-    return _staff(_staff_counts(in_range(data, start, end, grades, schools)),
-                  _listed(data, "staff", "issuer", schools))
+    return _staff(_staff_counts(tables.passes), _listed(tables.data, "staff", "issuer", tables.schools))
 
 
-def frequent_flyers(data, start, end, grades=None, schools=None, top: int = FREQUENT_FLYERS) -> pd.DataFrame:
-    """The `top` students by passes, then minutes out of class, then student_id (then school).
+@report(
+    title="Frequent Flyers",
+    description="The students with the most passes, with minutes out of class.",
+    columns=[*STUDENT, Column("minutes_out", "Minutes out", "minutes")],
+    chart="frequent_flyers", options=(Option("top", FREQUENT_FLYERS, "students listed in Frequent Flyers"),),
+    guidance="""\
+- Many passes with **few minutes** (quick restroom trips) reads differently from fewer passes with **many minutes out**.
+- Check whether the same names appear audit after audit, and whether they cluster in one grade (see Total Passes by Student).
+- These are conversations to have with the student, family or counselor; the list is a starting point, not a verdict.""")
+def frequent_flyers(tables) -> pd.DataFrame:
+    """The top students by passes, then minutes out of class, then student_id (then school).
 
     Minutes come from passes that ended, and not before they started.
     """
-    return _flyers(_collect(_per_student(in_range(data, start, end, grades, schools), data)), top)
+    return _flyers(tables.once(_students), tables.options["top"])
 
 
-def all_reports(data, start, end, grades=None, schools=None) -> dict[str, pd.DataFrame]:
-    """Every report for one range, by name, in the order of the analytics page.
+def all_reports(data, start, end, grades=None, schools=None, **options) -> dict[str, pd.DataFrame]:
+    """Every report the exports allow for one range, by name, in the order of the analytics page."""
+    from .tables import Tables
 
-    The same tables as calling each report, from four aggregations instead of six: passes by
-    grade comes from the daily counts, and frequent flyers from the per-student table.
-    """
-    passes = in_range(data, start, end, grades, schools)
-    daily = _date_grade_counts(passes)
-    students = _collect(_per_student(passes, data))
-    return {
-        "daily_passes": _daily(daily),
-        "passes_by_grade": _by_grade(daily),
-        "passes_by_student": _with_outliers(students),
-        "room_usage": _rooms(_trip_counts(passes), _listed(data, "rooms", "room", schools)),
-        "staff_usage": _staff(_staff_counts(passes), _listed(data, "staff", "issuer", schools)),
-        "frequent_flyers": _flyers(students, FREQUENT_FLYERS),
-    }
+    return Tables(data, start, end, grades, schools, options).all()
 
 
 # ---- the aggregations (on the engine) and the finishing touches (on the small results, in pandas) ------
 
-def _date_grade_counts(passes: nw.LazyFrame) -> pd.DataFrame:
-    return _collect(passes.group_by("date", "grade").agg(passes=nw.len()))
+def _date_grade_counts(tables) -> pd.DataFrame:
+    return _collect(tables.passes.group_by("date", "grade").agg(passes=nw.len()))
+
+
+def _students(tables) -> pd.DataFrame:
+    return _collect(_per_student(tables.passes, tables.data))
 
 
 def _daily(counts: pd.DataFrame) -> pd.DataFrame:
@@ -142,9 +197,9 @@ def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:
     return shown.assign(minutes_out=minutes[chosen]).reset_index(drop=True)
 
 
-def _trip_counts(passes: nw.LazyFrame) -> pd.DataFrame:
+def _trip_counts(tables) -> pd.DataFrame:
     """Passes per (school, origin, destination): one scan serves both directions."""
-    return _collect(passes.group_by("school", "origin", "destination").agg(passes=nw.len()))
+    return _collect(tables.passes.group_by("school", "origin", "destination").agg(passes=nw.len()))
 
 
 def _rooms(trips: pd.DataFrame, listed) -> pd.DataFrame:
@@ -198,58 +253,6 @@ def _frame(keys, values, name, value_columns) -> pd.DataFrame:
 def _named(table: pd.DataFrame, columns: list[str]) -> list[str]:
     """`columns` without `school` when every row is the one unnamed school."""
     return [c for c in columns if c != "school" or (table["school"] != "").any()]
-
-
-# ---- shared steps -------------------------------------------------------------------------------
-
-def in_range(data, start, end, grades=None, schools=None) -> nw.LazyFrame:
-    """The passes that started on a local date from `start` to `end`, both included."""
-    start, end = as_date(start, "start"), as_date(end, "end")
-    if start > end:
-        raise PasskitError(f"the range starts ({start}) after it ends ({end})")
-    passes = passes_frame(data)
-    if passes.collect_schema()["date"] == nw.Datetime:  # e.g. a pandas frame: compare as timestamps
-        start, end = dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time())
-    passes = passes.filter(nw.col("date").is_between(start, end, closed="both"))
-    if grades:
-        passes = passes.filter(nw.col("grade").is_in([grade_levels.normalise(g) if g != grade_levels.UNKNOWN
-                                                      else g for g in grades]))
-    if schools:
-        passes = passes.filter(nw.col("school").is_in(list(schools)))
-    return passes
-
-
-def passes_frame(data) -> nw.LazyFrame:
-    frame = data.passes if hasattr(data, "passes") else nw.from_native(data)
-    return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
-
-
-def as_date(value, name="date") -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise PasskitError(f"the {name} date '{value}' is not a date like 2026-01-05") from None
-
-
-def _listed(data, name, key, schools):
-    """rooms.csv / staff.csv rows (only a PassData has them), limited to the chosen schools."""
-    table = getattr(data, name, None)
-    if table is None:
-        return None
-    keep = ~nw.col(key).is_null()
-    if name == "staff":  # a kiosk with its own login is listed in staff.csv but is not staff
-        keep = keep & ~nw.col("dedicated_kiosk")
-    if schools:
-        keep = keep & nw.col("school").is_in(list(schools))
-    return table.filter(keep)
-
-
-def _collect(frame: nw.LazyFrame) -> pd.DataFrame:
-    return frame.collect(backend="pandas").to_native()
 
 
 def _by_grade(counts: pd.DataFrame) -> pd.DataFrame:

@@ -19,12 +19,12 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from voila.app import Voila
 
+from . import resources
 from .dashboard import ENV_CACHE, ENV_QUARTERS, format_quarters
 from .errors import PasskitError
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "dashboard.ipynb"
-CONFIG_DIR = ROOT / "config"
+NOTEBOOK = resources.notebook("dashboard")
+CONFIG_DIR = resources.path("config")
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"vega.js": "application/javascript"}
 

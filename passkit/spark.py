@@ -8,6 +8,7 @@ Spark reads the Parquet; the report functions in `passkit.reports` run unchanged
 frames through narwhals, so Spark does the aggregations and only the small results come back.
 """
 
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +28,12 @@ class SparkPassData:
     rooms: nw.LazyFrame | None = None
     staff: nw.LazyFrame | None = None
     spark: object = field(default=None, repr=False)
+    summary: dict = field(default_factory=dict, repr=False)  # the cache's load summary, when there is one
+    engine = "spark"  # Tables refuses the reports that do not run here
+
+    @property
+    def columns_missing(self) -> frozenset:
+        return frozenset(self.summary.get("columns_missing", ()))
 
     @property
     def schools(self) -> list[str]:
@@ -45,7 +52,9 @@ def load(path, spark=None) -> SparkPassData:
     if cache.is_dir() and (cache / "passes.parquet").exists():
         frames = {name: spark.read.parquet(str(cache / f"{name}.parquet"))
                   for name in ("passes", "students", "rooms", "staff")}
-        return SparkPassData(**{name: nw.from_native(frame) for name, frame in frames.items()}, spark=spark)
+        summary = json.loads((cache / "summary.json").read_text()) if (cache / "summary.json").is_file() else {}
+        return SparkPassData(**{name: nw.from_native(frame) for name, frame in frames.items()}, spark=spark,
+                             summary=summary)
     if "://" not in location and not cache.exists():
         raise PasskitError("no Parquet found", file=cache)
     return SparkPassData(nw.from_native(spark.read.parquet(location)), spark=spark)

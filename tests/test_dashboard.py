@@ -7,8 +7,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from passkit import dashboard, exports, reports
+from passkit import dashboard, exports, params, registry, reports
 from passkit.dashboard import App, Selection
+from passkit.tables import Tables
 
 D = dt.date
 
@@ -39,7 +40,7 @@ def test_presets_count_back_from_the_last_day_with_passes():
 
 def test_school_quarters_and_older_years():
     days = weekdays(D(2024, 9, 2), D(2024, 12, 20)) + weekdays(D(2025, 8, 18), D(2025, 11, 14))
-    found = dashboard.presets(days, ["2025-08-18", "2025-10-20", "2026-01-05", "2026-03-30"])
+    found = dashboard.presets(days, params.parse_quarters("2025-08-18,2025-10-20,2026-01-05,2026-03-30"))
     assert found["Quarter 1"] == (D(2025, 8, 18), D(2025, 10, 19))
     assert found["Quarter 2"] == (D(2025, 10, 20), D(2025, 11, 14))
     assert "Quarter 3" not in found  # no data yet
@@ -49,15 +50,17 @@ def test_school_quarters_and_older_years():
 
 def test_quarters_from_a_parameters_file_keep_their_own_ends():
     days = weekdays(D(2025, 8, 18), D(2026, 5, 29))
-    file_quarters = [(D(2025, 8, 18), D(2025, 10, 17)), (D(2025, 10, 20), D(2025, 12, 19)),
-                     (D(2026, 1, 5), D(2026, 3, 27)), (D(2026, 3, 30), D(2026, 5, 29))]
+    spans = [(D(2025, 8, 18), D(2025, 10, 17)), (D(2025, 10, 20), D(2025, 12, 19)),
+             (D(2026, 1, 5), D(2026, 3, 27)), (D(2026, 3, 30), D(2026, 5, 29))]
+    file_quarters = params.parse_quarters(",".join(f"{start}..{end}" for start, end in spans))
     found = dashboard.presets(days, file_quarters)
-    assert [found[f"Quarter {n}"] for n in range(1, 5)] == file_quarters  # breaks fall between quarters
+    assert [found[f"Quarter {n}"] for n in range(1, 5)] == spans  # breaks fall between quarters
     assert found["Whole year"] == (D(2025, 8, 18), D(2026, 5, 29))
     text = dashboard.format_quarters(file_quarters)
-    assert text.startswith("2025-08-18..2025-10-17,")
-    assert dashboard.presets(days, dashboard.parse_quarters(text)) == found
-    assert dashboard.parse_quarters("2025-08-18, 2025-10-20") == [("2025-08-18", None), ("2025-10-20", None)]
+    assert dashboard.read_quarters(text) == file_quarters  # the form a served kernel reads
+    first_days = params.parse_quarters("2025-08-18, 2025-10-20")
+    assert [(q.name, q.start, q.end) for q in first_days] == [("Quarter 1", D(2025, 8, 18), D(2025, 10, 19)),
+                                                              ("Quarter 2", D(2025, 10, 20), D(2026, 7, 31))]
 
 
 def test_dashboard_command_takes_its_settings_from_a_parameters_file(monkeypatch, demo_folder, tmp_path):
@@ -70,7 +73,8 @@ def test_dashboard_command_takes_its_settings_from_a_parameters_file(monkeypatch
     monkeypatch.setattr(serve, "serve", lambda data, **options: served.update(data=data, **options))
     assert cli.main(["dashboard", str(settings), "--port", "8899"]) == 0
     assert served["data"].timezone == "America/New_York" and served["port"] == 8899
-    assert served["quarters"] == [(D(2025, 8, 18), D(2025, 10, 17)), (D(2025, 10, 20), D(2025, 12, 19))]
+    assert [(q.start, q.end) for q in served["quarters"]] == [(D(2025, 8, 18), D(2025, 10, 17)),
+                                                               (D(2025, 10, 20), D(2025, 12, 19))]
     assert cli.main(["dashboard", "--port", "8899"]) == 2  # no data folder: one line, no traceback
 
 
@@ -97,9 +101,8 @@ def test_opens_on_the_latest_quarter_with_every_section(app, demo_data):
     assert 'data-state="done"' in app.status.value
     expected = reports.passes_by_grade(demo_data, start, end)["passes"].sum()
     assert f"{expected:,} passes" in app.status.value
-    assert [s.section.name for s in app.sections] == list(reports.REPORTS[:3]) + ["frequent_flyers", "room_usage",
-                                                                                "staff_usage"]
-    daily = app.sections[0].view.spec
+    assert [s.section.name for s in app.sections] == registry.names("dashboard")
+    daily = app.section("daily_passes").view.spec
     rows = daily["datasets"]["data-0"]
     assert sum(r["passes"] for r in rows) == expected
     assert app.school.layout.display == "none"  # one school: no selector
@@ -112,7 +115,7 @@ def test_a_preset_moves_the_pickers_and_redraws(app, demo_data):
     assert (app.start.value, app.end.value) == (start, end)
     assert app.revision == revision + 1  # one redraw, not one per picker
     table = reports.room_usage(demo_data, start, end)
-    assert_table_sent(app.sections[4].view, dashboard.shown_table(table))
+    assert_table_sent(app.section("room_usage").view, dashboard.shown_table(table))
 
 
 def assert_table_sent(view, expected):
@@ -154,23 +157,22 @@ def test_a_backwards_range_is_explained_not_drawn(app):
 
 def test_downloads_equal_what_passkit_report_writes(app, demo_data, tmp_path):
     start, end = app.presets["Quarter 4"]
-    tables = reports.all_reports(demo_data, start, end)
-    exports.write_report_folder(demo_data, tables, tmp_path, start=start, end=end)
-    staff = app.sections[5]
+    exports.write_report_folder(Tables(demo_data, start, end), tmp_path)
+    staff = app.section("staff_usage")
     name, payload = staff.download("csv")
     assert name == f"staff_usage_{start}_{end}.csv"
     assert payload == (tmp_path / "staff_usage.csv").read_bytes()
     _, workbook = staff.download("xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(workbook)).active
     mine = [[c.value for c in row] for row in sheet.iter_rows()]
-    reference = openpyxl.load_workbook(tmp_path / "reports.xlsx")[exports.TITLES["staff_usage"]]
-    assert mine == [[c.value for c in row] for row in reference.iter_rows()]
-    name, png = app.sections[0].download("png")
+    reference = openpyxl.load_workbook(tmp_path / "reports.xlsx")[registry.get("staff_usage").title]
+    assert mine[1:] == [[c.value for c in row] for row in reference.iter_rows()][1:], "below the title row"
+    name, png = app.section("daily_passes").download("png")
     assert name.endswith(".png") and png.startswith(b"\x89PNG")
 
 
 def test_the_download_menu_only_answers_known_formats(app):
-    menu = app.sections[4].menu  # a report: CSV and XLSX, no picture
+    menu = app.section("room_usage").menu  # a report: CSV and XLSX, no picture
     assert menu.formats == ["csv", "xlsx"]
     for bad in (None, "csv", [], {"kind": "download"}, {"kind": "download", "format": "png"},
                 {"kind": "download", "format": "../../etc/passwd"}, {"kind": "run", "format": "csv"},
@@ -215,9 +217,9 @@ def test_a_district_gets_a_school_selector(tmp_path):
     app.school.value = school
     start, end = app.start.value, app.end.value
     expected = reports.staff_usage(data, start, end, schools=[school])
-    assert_table_sent(app.sections[5].view, dashboard.shown_table(expected))
+    assert_table_sent(app.section("staff_usage").view, dashboard.shown_table(expected))
     assert school in app.status.value
-    name, _ = app.sections[5].download("csv")
+    name, _ = app.section("staff_usage").download("csv")
     assert name.endswith(".csv") and "_" + school.lower().split()[0] in name
 
 
@@ -233,7 +235,7 @@ def test_from_parameters_opens_a_folder(demo_folder, tmp_path):
     assert app.presets["Quarter 3"] == (D(2026, 1, 5), D(2026, 3, 29))
     app = App.from_parameters(data_dir=demo_folder, quarters="2026-01-05..2026-03-27", cache_dir=tmp_path)
     assert app.presets["Quarter 1"] == (D(2026, 1, 5), D(2026, 3, 27))
-    assert isinstance(app.sections[0].view.spec, dict)
+    assert isinstance(app.section("daily_passes").view.spec, dict)
 
 
 def test_shown_tables_use_readable_headers():

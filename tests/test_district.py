@@ -207,6 +207,6 @@ def test_the_benchmarks_hand_written_sql_gives_passkits_tables(dataset, request)
             continue
         ours = reports.all_reports(data, start, end, schools=schools)
         theirs = handwritten.run(con, start, end, schools)
-        for name in reports.REPORTS:
+        for name in theirs:  # the analytics page's six reports
             pd.testing.assert_frame_equal(ours[name], theirs[name], check_dtype=False, check_exact=True,
                                           obj=f"{name} {start}..{end}")

@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 
 import passkit
-from passkit import ingest, reports
+from passkit import folders, ingest, registry, reports
 from passkit.cli import main
 from passkit.errors import PasskitError
 
@@ -259,8 +259,8 @@ def test_report_command_writes_every_output(folder, tmp_path, capsys):
                            "2026-01-05", "--out", tmp_path / "o", "--cache", tmp_path / "cache")
     assert code == 0 and "rejected 1 rows" in out
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
-    assert names == sorted([f"{r}.csv" for r in reports.REPORTS] + ["rejected.csv", "load_summary.json",
-                                                                    "reports.xlsx"])
+    assert names == sorted([f"{r}.csv" for r in registry.names("csv")] + [
+        "rejected.csv", "load_summary.json", "reports.xlsx", folders.MARKER])
     summary = json.loads((tmp_path / "o" / "load_summary.json").read_text())
     assert summary["passes_in_range"] == 1 and summary["rows_rejected"] == 1
 

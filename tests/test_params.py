@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from passkit import cli, params
+from passkit import cli, folders, params
 from passkit.errors import PasskitError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "parameters"
@@ -108,10 +108,10 @@ def test_all_quarters_needs_a_quarters_list(tmp_path):
 
 
 def test_slugs():
-    assert params.slug("Demo High") == "demo-high"
-    assert params.slug("2025-26 Q3") == "2025-26-q3"
-    assert params.slug("St. Mary's  (K-8)") == "st-mary-s-k-8"
-    assert params.slug("???") == "audit"
+    assert folders.slug("Demo High") == "demo-high"
+    assert folders.slug("2025-26 Q3") == "2025-26-q3"
+    assert folders.slug("St. Mary's  (K-8)") == "st-mary-s-k-8"
+    assert folders.slug("???") == "audit"
 
 
 def test_the_cli_reports_a_bad_parameters_file_in_one_line(tmp_path, capsys):

@@ -1,0 +1,84 @@
+"""The audit summary: the figures a principal asks first, and how clean the export behind them was."""
+
+import pandas as pd
+
+from .registry import Column, report
+
+DATE_FORMAT = "%a %Y-%m-%d"  # "Mon 2026-01-05": the weekday matters when reading a day's count
+IN_RANGE, QUALITY = "In this range", "Data quality"
+
+
+@report(
+    title="Audit summary",
+    description="The headline figures for the range and how clean the export was.",
+    columns=[Column("section", "Section", "text"), Column("figure", "Figure", "text"),
+             Column("value", "Value", "mixed")],
+    outputs=frozenset({"csv", "xlsx", "page"}), kind="table",
+    guidance="""\
+- **Passes per day** is the number to compare with earlier audits; a drop can mean fewer trips out of class, or that passes
+  stopped being logged. The Daily Passes page tells the two apart.
+- **Rows rejected** should be a handful at most. Many rejections usually mean the export was cut short or its columns were
+  changed; the reasons are listed above and the rows themselves are in `rejected.csv`.
+- **Grades filled in from the roster** is normal when passes are exported without grades. Passes with an **unknown grade** still
+  count everywhere, but they blur the per-grade pages: upload grade levels to the pass system to fix it.
+- If the **export does not cover the whole range**, the first or last weeks look quiet only because the data stops: export again
+  with the full date range.""")
+def audit_summary(tables) -> pd.DataFrame:
+    """Both parts as one table (Section, Figure, Value), for the CSV and the workbook."""
+    parts = [headline(tables).assign(section=IN_RANGE)]
+    if hasattr(tables.data, "summary"):
+        parts.append(data_quality(tables.data.summary, tables.start, tables.end).assign(section=QUALITY))
+    table = pd.concat(parts, ignore_index=True)[["section", "Figure", "Value"]]
+    return table.rename(columns={"Figure": "figure", "Value": "value"})
+
+
+def headline(tables) -> pd.DataFrame:
+    """The figures a principal asks first, as (Figure, Value) rows."""
+    daily, by_grade = tables.get("daily_passes"), tables.get("passes_by_grade")
+    students, rooms = tables.get("passes_by_student"), tables.get("room_usage")
+    total = int(by_grade["passes"].sum())
+    per_day = daily.groupby("date")["passes"].sum()
+    rows = [("Passes", total), ("Days with passes", len(per_day)),
+            ("Passes per day (average)", round(total / len(per_day), 1) if len(per_day) else 0)]
+    if len(per_day):
+        busiest = per_day.idxmax()
+        rows.append(("Busiest day", f"{pd.Timestamp(busiest):{DATE_FORMAT}} ({int(per_day.max()):,} passes)"))
+    if total:
+        top_grade = by_grade.loc[by_grade["passes"].idxmax()]
+        rows.append(("Grade with the most passes", f"{top_grade['grade']} ({int(top_grade['passes']):,})"))
+    rows += [("Students with a pass", len(students)), ("Students marked as outliers", int(students["outlier"].sum()))]
+    for column, figure in (("passes_to", "Busiest destination"), ("passes_from", "Room students leave most")):
+        if total:
+            room = rooms.loc[rooms[column].idxmax()]
+            rows.append((figure, f"{room['room']} ({int(room[column]):,})"))
+    if "staff_usage" not in tables.unavailable:
+        staff = tables.get("staff_usage")
+        rows += [("Staff who created passes", int((staff["total_passes"] > 0).sum())),
+                 ("Listed staff with no passes", int((staff["total_passes"] == 0).sum()))]
+    return pd.DataFrame(rows, columns=["Figure", "Value"])
+
+
+def data_quality(summary: dict, start, end) -> pd.DataFrame:
+    """What the load kept and dropped, for the whole export (not only this range)."""
+    rows = [("Files read", len(summary["files"])), ("Rows read", summary["rows_read"]),
+            ("Passes kept", summary["passes_kept"]), ("Duplicate rows dropped", summary["duplicates_dropped"]),
+            ("Rows rejected", summary["rows_rejected"])]
+    rows += [(f"Rejected: {reason}", count) for reason, count in sorted(summary["rejected_by_reason"].items())]
+    rows += [("Grades filled in from the roster", summary["grades_filled_from_roster"]),
+             ("Passes with an unknown grade", summary.get("passes_with_unknown_grade", 0)),
+             ("Passes that never ended", summary.get("passes_never_ended", 0)),
+             ("First day in the export", summary.get("first_date") or ""),
+             ("Last day in the export", summary.get("last_date") or ""),
+             ("Export covers the whole range", "yes" if covers(summary, start, end) else "no")]
+    return pd.DataFrame(rows, columns=["Figure", "Value"])
+
+
+def covers(summary: dict, start, end) -> bool:
+    first, last = summary.get("first_date"), summary.get("last_date")
+    return bool(first and last) and str(first) <= str(start) and str(end) <= str(last)
+
+
+def part(table: pd.DataFrame, section: str) -> pd.DataFrame:
+    """One section of the audit summary as (Figure, Value) rows."""
+    rows = table[table["section"] == section]
+    return pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})

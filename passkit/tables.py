@@ -1,0 +1,146 @@
+"""`Tables`: the reports of one date range, each computed once, in one process.
+
+    tables = Tables(data, "2026-01-05", "2026-03-27")
+    tables.get("room_usage")          # computed now, kept
+    tables.all()                      # every report the exports allow, by name, in page order
+    tables.unavailable                # {report: why not} for reports needing columns the exports lack
+
+Report functions receive the `Tables` and share work through it: `tables.passes` is the range's
+passes (a narwhals LazyFrame), `tables.once(step)` runs an aggregation several reports use only
+once, and `tables.get(name)` gives another report's table.
+"""
+
+import datetime as dt
+from functools import cached_property
+
+import narwhals as nw
+import pandas as pd
+
+from . import grades as grade_levels, registry
+from .errors import PasskitError
+
+
+class Tables:
+    def __init__(self, data, start, end, grades=None, schools=None, options=None):
+        self.data = data
+        self.start, self.end = as_date(start, "start"), as_date(end, "end")
+        if self.start > self.end:
+            raise PasskitError(f"the range starts ({self.start}) after it ends ({self.end})")
+        self.grades = list(grades) if grades else None
+        self.schools = list(schools) if schools else None
+        self.options = _options(options or {})
+        self._tables: dict[str, pd.DataFrame] = {}
+        self._steps: dict = {}
+
+    @cached_property
+    def passes(self) -> nw.LazyFrame:
+        return in_range(self.data, self.start, self.end, self.grades, self.schools)
+
+    @cached_property
+    def unavailable(self) -> dict[str, str]:
+        """{report: the sentence saying why it is not made} for this data and engine."""
+        reasons = registry.unavailable(self.data)
+        if getattr(self.data, "engine", "") == "spark":
+            for entry in registry.all_reports():
+                if not entry.spark:
+                    reasons.setdefault(entry.name, f"{entry.title} does not run on the Spark engine; "
+                                                   "use the default engine (DuckDB)")
+        return reasons
+
+    def once(self, step):
+        """`step(self)`, computed on first use and kept: an aggregation several reports share."""
+        if step not in self._steps:
+            self._steps[step] = step(self)
+        return self._steps[step]
+
+    def get(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            entry = registry.get(name)
+            if name in self.unavailable:
+                raise PasskitError(f"{entry.title} cannot be made: {self.unavailable[name]}")
+            self._tables[name] = _checked(entry, entry.compute(self))
+        return self._tables[name]
+
+    def all(self, output: str | None = None) -> dict[str, pd.DataFrame]:
+        """Every available report (appearing in `output`, if given), by name, in page order."""
+        return {entry.name: self.get(entry.name) for entry in registry.all_reports(output)
+                if entry.name not in self.unavailable}
+
+    def computed(self) -> dict[str, pd.DataFrame]:
+        """The tables computed so far."""
+        return dict(self._tables)
+
+    @property
+    def passes_in_range(self) -> int:
+        return int(self.get("passes_by_grade")["passes"].sum())
+
+
+def _options(given: dict) -> dict:
+    known = registry.options()
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise PasskitError(f"unknown report option '{unknown[0]}' (options: {', '.join(known) or 'none'})")
+    return {name: option.default for name, option in known.items()} | given
+
+
+def _checked(entry, table: pd.DataFrame) -> pd.DataFrame:
+    """A report's table has its declared columns in order (school only when there are schools)."""
+    declared = [column.name for column in entry.columns]
+    actual = list(table.columns)
+    if actual[:1] == ["school"] and declared[:1] != ["school"]:
+        actual = actual[1:]
+    if actual != declared:
+        raise AssertionError(f"report {entry.name} returned columns {list(table.columns)}, declared {declared}")
+    return table
+
+
+# ---- the passes of a range ------------------------------------------------------------------------
+
+def in_range(data, start, end, grades=None, schools=None) -> nw.LazyFrame:
+    """The passes that started on a local date from `start` to `end`, both included."""
+    start, end = as_date(start, "start"), as_date(end, "end")
+    if start > end:
+        raise PasskitError(f"the range starts ({start}) after it ends ({end})")
+    passes = passes_frame(data)
+    if passes.collect_schema()["date"] == nw.Datetime:  # e.g. a pandas frame: compare as timestamps
+        start, end = dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time())
+    passes = passes.filter(nw.col("date").is_between(start, end, closed="both"))
+    if grades:
+        passes = passes.filter(nw.col("grade").is_in([grade_levels.normalise(g) if g != grade_levels.UNKNOWN
+                                                      else g for g in grades]))
+    if schools:
+        passes = passes.filter(nw.col("school").is_in(list(schools)))
+    return passes
+
+
+def passes_frame(data) -> nw.LazyFrame:
+    frame = data.passes if hasattr(data, "passes") else nw.from_native(data)
+    return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
+
+
+def as_date(value, name="date") -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise PasskitError(f"the {name} date '{value}' is not a date like 2026-01-05") from None
+
+
+def listed(data, name, key, schools):
+    """rooms.csv / staff.csv rows (only a PassData has them), limited to the chosen schools."""
+    table = getattr(data, name, None)
+    if table is None:
+        return None
+    keep = ~nw.col(key).is_null()
+    if name == "staff":  # a kiosk with its own login is listed in staff.csv but is not staff
+        keep = keep & ~nw.col("dedicated_kiosk")
+    if schools:
+        keep = keep & nw.col("school").is_in(list(schools))
+    return table.filter(keep)
+
+
+def collect(frame: nw.LazyFrame) -> pd.DataFrame:
+    return frame.collect(backend="pandas").to_native()
