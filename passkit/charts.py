@@ -101,15 +101,22 @@ def chart(name: str, table: pd.DataFrame):
 
 
 def spec(name: str, table: pd.DataFrame) -> dict:
-    """The Vega-Lite dict of `chart(name, table)`, fast enough to redraw on every filter change.
+    """The Vega-Lite dict of `chart(name, table)`, fast enough to redraw on every filter change."""
+    return as_spec(chart(name, table))
+
+
+def as_spec(built) -> dict:
+    """A chart's Vega-Lite dict (a dict is returned as it is).
 
     Altair checks and walks every inline data row (about 0.5 s for a school's students); here the
     rows skip that and move to top-level named `datasets`, which Vega-Lite reads the same way.
     """
     from altair.utils.schemapi import debug_mode
 
+    if isinstance(built, dict):
+        return built
     with debug_mode(False):
-        built = chart(name, table).copy(deep=False)
+        built = built.copy(deep=False)
         datasets = {}
         for part in _parts(built):
             if isinstance(part.data, alt.Data) and part.data.values is not alt.Undefined:
@@ -135,10 +142,10 @@ def _parts(chart) -> list:
 # ---- rendering without a network ------------------------------------------------------------------
 
 def png_bytes(chart, scale: float = 2.0) -> bytes:
-    """A PNG through vl-convert: no browser, no network."""
+    """A PNG of a chart or Vega-Lite dict through vl-convert: no browser, no network."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+    return vlc.vegalite_to_png(as_spec(chart), scale=scale)
 
 
 def to_png(chart, path, scale: float = 2.0):
@@ -176,8 +183,9 @@ def vega_bundle() -> str:
 
 
 def embed_html(chart, *, with_bundle: bool) -> str:
-    """A div and a script drawing `chart` with the page's vegaEmbed; optionally carrying the bundle."""
-    spec = script_json(chart.to_dict())
+    """A div and a script drawing a chart (or Vega-Lite dict) with the page's vegaEmbed; optionally
+    carrying the bundle."""
+    spec = script_json(as_spec(chart))
     div = "passkit-chart-" + hashlib.sha1(spec.encode()).hexdigest()[:12] + "-" + uuid.uuid4().hex[:6]
     bundle = f"<script>{vega_bundle()}</script>\n" if with_bundle else ""
     return (f'{bundle}<div id="{div}" class="passkit-chart"></div>\n'
@@ -193,14 +201,15 @@ def script_json(value) -> str:
     return text
 
 
-def mimebundle(chart, *, png: bytes | None = None, with_bundle: bool = False) -> dict:
-    """What a notebook displays for `chart`: HTML drawing it with the page's Vega (carrying the bundle
+def mimebundle(spec: dict, *, png: bytes | None = None, with_bundle: bool = False) -> dict:
+    """What a notebook displays for a chart: HTML drawing it with the page's Vega (carrying the bundle
     when `with_bundle`), the PNG when there is one (a notebook viewer that runs no script still
     shows it), and a plain-text line."""
     import base64
 
-    bundle = {"text/html": embed_html(chart, with_bundle=with_bundle),
-              "text/plain": f"<{type(chart).__name__}: {str(chart.title or '')}>"}
+    title = spec.get("title", "")
+    bundle = {"text/html": embed_html(spec, with_bundle=with_bundle),
+              "text/plain": f"<chart: {title.get('text', '') if isinstance(title, dict) else title}>"}
     if png is not None:
         bundle["image/png"] = base64.b64encode(png).decode("ascii")
     return bundle

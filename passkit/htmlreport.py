@@ -135,8 +135,10 @@ def _context(audit, manifest: dict) -> dict:
     """What every page of one audit shares."""
     created = dt.datetime.fromisoformat(manifest["created"]).astimezone()
     inputs = ", ".join(item["file"] for item in manifest["inputs"])
+    named = audit.period.name != f"{audit.period.start} to {audit.period.end}"
     return {
-        "school": audit.params.label, "period": audit.period.name, "span": _span(audit.period), "css": _css(),
+        "school": audit.params.label, "period": audit.period.name if named else "Audit", "span": _span(audit.period),
+        "css": _css(),
         "nav": [{"name": run.name, "href": f"{run.name}.html", "title": registry.get(run.name).title,
                  "failed": run.status != "ok", "error": run.error} for run in audit.runs],
         "footer": f"Made by passkit {manifest['passkit']} on {created:%Y-%m-%d %H:%M} from {inputs}",

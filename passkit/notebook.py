@@ -42,6 +42,12 @@ class RangeReport:
             return pd.read_pickle(self.results / f"{name}.pickle")
         return self.tables.get(name)
 
+    def view(self, name: str) -> dict:
+        """How to show report `name` (see `describe`): handed over by the audit, or made here."""
+        if self.results and (self.results / f"{name}.json").is_file():
+            return json.loads((self.results / f"{name}.json").read_text(encoding="utf-8"))
+        return describe(registry.get(name), None if name in self.unavailable else self.table(name))
+
     def caption(self) -> str:
         """'Demo High · Mon 2026-01-05 to Fri 2026-03-27'."""
         span = f"{self.start:{DATE_FORMAT}} to {self.end:{DATE_FORMAT}}"
@@ -51,51 +57,61 @@ class RangeReport:
         """Display report `name`: the caption, its chart, its table, and what to look for."""
         from IPython.display import HTML, Markdown, display
 
-        entry = registry.get(name)
+        view = self.view(name)
         display(HTML(f'<p class="passkit-caption">{html.escape(self.caption())}</p>'))
         if name in self.unavailable:
-            display(HTML(f'<p class="passkit-unavailable">{html.escape(entry.title)} is not available for this '
+            display(HTML(f'<p class="passkit-unavailable">{html.escape(view["title"])} is not available for this '
                          f'export: {html.escape(self.unavailable[name])}.</p>'))
         else:
-            for piece in self._pieces(entry, self.table(name)):
+            for piece in self._pieces(name, view, self.table(name)):
                 display(piece)
-        if entry.guidance:
-            display(Markdown(f"## What to look for\n{entry.guidance}"))
+        if view["guidance"]:
+            display(Markdown(f"## What to look for\n{view['guidance']}"))
 
-    def _pieces(self, entry, table: pd.DataFrame) -> list:
+    def _pieces(self, name: str, view: dict, table: pd.DataFrame) -> list:
         from IPython.display import HTML
 
-        if entry.name == "audit_summary":
+        if name == "audit_summary":
             return [HTML(table_html(part(table, IN_RANGE), title="In this range")),
                     HTML(table_html(part(table, QUALITY), title="Data quality of the whole export"))]
         pieces = []
-        if entry.chart is not None:
-            if has_passes(table):
-                pieces.append(self._chart(entry, table))
-            else:  # listed rooms and staff still have rows, all zero: no chart of nothing
-                pieces.append(HTML('<p class="passkit-empty">No passes in this range.</p>'))
-        pieces.append(HTML(table_html(shown_table(entry.name, table))))
-        if entry.name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
+        if view["chart"] is not None:
+            pieces.append(self._chart(name, view["chart"]))
+        elif view["has_chart"]:  # listed rooms and staff still have rows, all zero: no chart of nothing
+            pieces.append(HTML('<p class="passkit-empty">No passes in this range.</p>'))
+        pieces.append(HTML(table_html(shown_table(name, table, view["labels"]))))
+        if name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
             idle = table[table["total_passes"] == 0]
-            pieces.append(HTML(table_html(shown_table(entry.name, idle),
+            pieces.append(HTML(table_html(shown_table(name, idle, view["labels"]),
                                           title="Listed staff with no passes in this range")))
         return pieces
 
-    def _chart(self, entry, table: pd.DataFrame):
+    def _chart(self, name: str, spec: dict):
         """The chart as a display object. In an audit its PNG goes to the results folder for the audit's
         files (and into the notebook); alone, the first chart carries the Vega library."""
         from . import charts
 
-        chart, png = entry.draw(table), None
+        png = None
         if self.results:
-            png = charts.png_bytes(chart)
-            (self.results / f"{entry.name}.png").write_bytes(png)
-        bundle = charts.mimebundle(chart, png=png, with_bundle=not self.results and not self._bundle_sent)
+            png = charts.png_bytes(spec)
+            (self.results / f"{name}.png").write_bytes(png)
+        bundle = charts.mimebundle(spec, png=png, with_bundle=not self.results and not self._bundle_sent)
         self._bundle_sent = self._bundle_sent or not self.results
         return Shown(bundle)
 
     def show_summary(self):
         self.show("audit_summary")
+
+
+def describe(entry, table: pd.DataFrame | None) -> dict:
+    """What a notebook needs to show a report besides its table, as plain data: the audit computes it
+    with the tables and hands both over, so a kernel shows any registered report, even one it never
+    imported."""
+    from . import charts
+
+    drawn = entry.chart is not None and table is not None and has_passes(table)
+    return {"title": entry.title, "guidance": entry.guidance, "labels": entry.labels, "has_chart": entry.chart is not None,
+            "chart": charts.as_spec(entry.draw(table)) if drawn else None}
 
 
 def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), label="", cache_dir="",
@@ -128,6 +144,10 @@ def save_results(tables, folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables.computed().items():
         table.to_pickle(folder / f"{name}.pickle")
+        (folder / f"{name}.json").write_text(json.dumps(describe(registry.get(name), table), default=str),
+                                             encoding="utf-8")
+    for name in tables.unavailable:
+        (folder / f"{name}.json").write_text(json.dumps(describe(registry.get(name), None)), encoding="utf-8")
     (folder / RESULTS).write_text(json.dumps({"unavailable": tables.unavailable}), encoding="utf-8")
 
 
@@ -147,7 +167,7 @@ def has_passes(table: pd.DataFrame) -> bool:
 
 # ---- tables as an admin reads them ----------------------------------------------------------------
 
-def shown_table(name: str, table: pd.DataFrame) -> pd.DataFrame:
+def shown_table(name: str, table: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
     """The report as displayed: daily passes one row per day with a column per grade, readable headers."""
     if name == "daily_passes" and not table.empty:
         from .grades import sort_key
@@ -157,7 +177,7 @@ def shown_table(name: str, table: pd.DataFrame) -> pd.DataFrame:
         wide.columns = [f"Grade {g}" for g in wide.columns]
         wide["Total"] = wide.sum(axis=1)
         table = wide.reset_index()
-    labels = registry.labels()
+    labels = labels or registry.labels()
     return table.rename(columns=lambda c: labels.get(c, c))
 
 

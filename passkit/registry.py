@@ -96,6 +96,7 @@ class Report:
         return getattr(charts, self.chart)(table)
 
 
+COLUMN_WORDS = {"created_by": "creator", "pass_id": "pass id", "end_time": "end time", "pass_type": "pass type"}
 _REPORTS: dict[str, Report] = {}
 _loaded = False
 
@@ -183,9 +184,10 @@ def unavailable(data, entries=None) -> dict[str, str]:
     missing = missing_columns(data)
     reasons = {}
     for entry in entries or all_reports():
-        lacking = [column for column in entry.needs if column in missing]
+        lacking = [COLUMN_WORDS.get(column, column.replace("_", " ")) for column in entry.needs if column in missing]
         if lacking:
-            reasons[entry.name] = f"the export has no {' or '.join(c.replace('_', ' ') for c in lacking)} column"
+            listed = lacking[0] if len(lacking) == 1 else f"{', '.join(lacking[:-1])} or {lacking[-1]}"
+            reasons[entry.name] = f"the export has no {listed} column"
     return reasons
 
 

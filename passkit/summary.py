@@ -26,7 +26,7 @@ IN_RANGE, QUALITY = "In this range", "Data quality"
 def audit_summary(tables) -> pd.DataFrame:
     """Both parts as one table (Section, Figure, Value), for the CSV and the workbook."""
     parts = [headline(tables).assign(section=IN_RANGE)]
-    if hasattr(tables.data, "summary"):
+    if getattr(tables.data, "summary", None):  # a bare frame has no load summary
         parts.append(data_quality(tables.data.summary, tables.start, tables.end).assign(section=QUALITY))
     table = pd.concat(parts, ignore_index=True)[["section", "Figure", "Value"]]
     return table.rename(columns={"Figure": "figure", "Value": "value"})

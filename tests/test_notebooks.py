@@ -154,7 +154,7 @@ def test_an_audit_hands_its_tables_to_the_notebooks(demo_data, tmp_path):
     assert opened.tables is None, "nothing loaded"
     for name, table in computed.computed().items():
         pd.testing.assert_frame_equal(opened.table(name), table)
-    bundle = opened._chart(registry.get("passes_by_grade"), opened.table("passes_by_grade")).bundle
+    bundle = opened._chart("passes_by_grade", opened.view("passes_by_grade")["chart"]).bundle
     assert set(bundle) == {"text/html", "image/png", "text/plain"} and "vega.js" not in bundle["text/html"]
     assert (tmp_path / "results" / "passes_by_grade.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -162,8 +162,8 @@ def test_an_audit_hands_its_tables_to_the_notebooks(demo_data, tmp_path):
 def test_a_notebook_opened_alone_computes_and_writes_nothing(demo_folder, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     opened = notebook.open_range(demo_folder, *Q3, label="Demo High", cache_dir=tmp_path / "cache")
-    first = opened._chart(registry.get("passes_by_grade"), opened.table("passes_by_grade")).bundle
-    second = opened._chart(registry.get("daily_passes"), opened.table("daily_passes")).bundle
+    first = opened._chart("passes_by_grade", opened.view("passes_by_grade")["chart"]).bundle
+    second = opened._chart("daily_passes", opened.view("daily_passes")["chart"]).bundle
     assert "vegaEmbed" in first["text/html"] and len(first["text/html"]) > 100_000, "the first chart carries Vega"
     assert len(second["text/html"]) < 100_000 and "image/png" not in first
     write_csv(opened.table("passes_by_grade"), tmp_path / "expected.csv")
