@@ -123,8 +123,19 @@ def as_spec(built) -> dict:
                 datasets[f"data-{len(datasets)}"] = part.data.values
                 part.data = alt.NamedData(name=f"data-{len(datasets) - 1}")
         result = built.to_dict(validate=False)
-    result["datasets"] = {**result.get("datasets", {}), **datasets}
+    result["datasets"] = {name: [_printable(row) for row in rows]
+                          for name, rows in {**result.get("datasets", {}), **datasets}.items()}
     return result
+
+
+# Characters XML cannot hold: one in a name made vl-convert fail, and then panic in the next chart.
+_CONTROL = {code: "\ufffd" for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
+
+
+def _printable(row):
+    if isinstance(row, dict):
+        return {key: value.translate(_CONTROL) if isinstance(value, str) else value for key, value in row.items()}
+    return row
 
 
 def _parts(chart) -> list:

@@ -78,12 +78,13 @@ def neutralise(value):
 
 # ---- XLSX ------------------------------------------------------------------------------------------
 
-def write_xlsx(sheets, path, *, caption: str = "") -> Path:
+def write_xlsx(sheets, path, *, caption: str = "", sheet_rows: int = EXCEL_ROWS) -> Path:
     """One sheet per table: a title row (`caption` and the sheet's title), the header row frozen and
     filtered, typed cells, widths, landscape print fitted to the page width.
 
-    `sheets` is a list of `Sheet`, or {title: DataFrame}. A table longer than a sheet continues on
-    sheets titled "<title> (2)", "<title> (3)"...; XlsxWriter's constant-memory mode writes row by row.
+    `sheets` is a list of `Sheet`, or {title: DataFrame}. A table longer than a sheet (`sheet_rows`,
+    Excel's limit, title and header rows included) continues on sheets titled "<title> (2)"...,
+    each title row saying which rows it holds; XlsxWriter's constant-memory mode writes row by row.
     """
     import xlsxwriter
 
@@ -97,10 +98,15 @@ def write_xlsx(sheets, path, *, caption: str = "") -> Path:
         formats = _formats(book)
         used = set()
         for sheet in sheets:
-            for number, rows in enumerate(_chunks(sheet.table), start=1):
+            parts = list(_chunks(sheet.table, sheet_rows - 2))
+            for number, rows in enumerate(parts, start=1):
                 title = _sheet_title(sheet.title if number == 1 else f"{sheet.title} ({number})", used)
-                _write_sheet(book.add_worksheet(title), sheet, rows, formats,
-                             f"{caption} · {sheet.title}" if caption else sheet.title)
+                heading = f"{caption} · {sheet.title}" if caption else sheet.title
+                if len(parts) > 1:
+                    first = (number - 1) * (sheet_rows - 2) + 1
+                    heading += (f" · rows {first:,}-{first + len(rows) - 1:,} of {len(sheet.table):,}"
+                                + (" (continued on the next sheet)" if number < len(parts) else ""))
+                _write_sheet(book.add_worksheet(title), sheet, rows, formats, heading)
         book.close()
     return Path(path)
 
@@ -115,9 +121,8 @@ def _formats(book) -> dict:
             "int": book.add_format({"num_format": "#,##0"})}
 
 
-def _chunks(table: pd.DataFrame):
-    """The table in pieces that fit a sheet below its title and header rows (at least one, maybe empty)."""
-    room = EXCEL_ROWS - 2
+def _chunks(table: pd.DataFrame, room: int):
+    """The table in pieces of `room` rows (at least one piece, maybe empty)."""
     yield table.iloc[:room]
     for begin in range(room, len(table), room):
         yield table.iloc[begin:begin + room]
