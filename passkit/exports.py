@@ -145,11 +145,11 @@ def _write_sheet(sheet, spec: Sheet, table: pd.DataFrame, formats: dict, title: 
     for index, column in enumerate(columns):
         sheet.write_string(1, index, column.label, formats["header"])
         sheet.set_column(index, index, _width(column, spec.table[column.name]), formats.get(column.kind))
-    writers = [_cell_writer(column, formats) for column in columns]
-    values = [table[column.name].tolist() for column in columns]
-    for offset, row in enumerate(zip(*values)):
-        for index, (write, value) in enumerate(zip(writers, row)):
-            write(sheet, offset + 2, index, value)
+    cells = [_cells(sheet, column, table[column.name], formats) for column in columns]
+    for offset, row in enumerate(zip(*(values for _, values in cells)), start=2):
+        for index, ((write, fmt), value) in enumerate(zip((how for how, _ in cells), row)):
+            if value is not None:
+                write(offset, index, value, fmt)
     sheet.freeze_panes(2, 0)
     if columns:
         sheet.autofilter(1, 0, max(1, len(table) + 1), len(columns) - 1)
@@ -159,32 +159,43 @@ def _write_sheet(sheet, spec: Sheet, table: pd.DataFrame, formats: dict, title: 
     sheet.set_paper(9)  # A4; Letter users' printers scale to fit (fit_to_pages)
 
 
-def _cell_writer(column: Column, formats: dict):
-    """How one column's values become cells: numbers as numbers, text always as text."""
-    kind = column.kind
-    is_grade = column.name == "grade"
+def _cells(sheet, column: Column, values: pd.Series, formats: dict):
+    """((write method, format), the column's values ready for it, None where the cell stays empty).
 
-    def write(sheet, row, col, value):
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-            return
-        if isinstance(value, (bool, np.bool_)):
-            sheet.write_boolean(row, col, bool(value))
-        elif isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
-            stamp = pd.Timestamp(value)
-            if kind == "date" or (stamp == stamp.normalize() and kind != "datetime"):
-                sheet.write_datetime(row, col, stamp.to_pydatetime(), formats["date"])
-            else:
-                sheet.write_datetime(row, col, stamp.to_pydatetime(), formats["datetime"])
-        elif isinstance(value, (int, float, np.integer, np.floating)) and kind != "text":
-            number = float(value) if kind in ("float", "minutes") else value
-            if kind == "minutes":
-                number = round(number, 1)
-            sheet.write_number(row, col, number, formats.get(kind))
-        elif is_grade and isinstance(value, str) and value.isdigit():
-            sheet.write_number(row, col, int(value))  # grade 9 is a number; K and PK stay text
-        else:
-            sheet.write_string(row, col, str(value))
-    return write
+    Numbers as numbers, text always as text (never a formula); typed by column, not by cell: a
+    district's per-student sheet has 400,000 cells."""
+    kind, missing = column.kind, values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values):
+        how, ready = (sheet.write_boolean, None), values.tolist()
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values.dt.to_pydatetime() if hasattr(values.dt, "to_pydatetime") else values.tolist()
+        dated = kind == "date" or (kind != "datetime" and _kind(values) == "date")
+        how, ready = (sheet.write_datetime, formats["date" if dated else "datetime"]), list(stamps)
+    elif pd.api.types.is_numeric_dtype(values) and kind != "text":
+        numbers = values.round(1) if kind == "minutes" else values
+        how, ready = (sheet.write_number, formats.get(kind)), numbers.tolist()
+    elif kind == "mixed":
+        return (lambda row, col, value, fmt: _write_any(sheet, row, col, value), None), [
+            None if gone else value for value, gone in zip(values.tolist(), missing)]
+    elif column.name == "grade":  # grade 9 is a number; K and PK stay text
+        return (lambda row, col, value, fmt: (sheet.write_number(row, col, int(value)) if value.isdigit()
+                                              else sheet.write_string(row, col, value)), None), [
+            None if gone else str(value) for value, gone in zip(values.tolist(), missing)]
+    else:
+        how, ready = (sheet.write_string, None), values.astype(str).tolist()
+    if missing.any():
+        ready = [None if gone else value for value, gone in zip(ready, missing)]
+    return how, ready
+
+
+def _write_any(sheet, row, col, value):
+    """A cell of a mixed column: numbers and booleans as such, anything else as text."""
+    if isinstance(value, (bool, np.bool_)):
+        sheet.write_boolean(row, col, bool(value))
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        sheet.write_number(row, col, value)
+    else:
+        sheet.write_string(row, col, str(value))
 
 
 def _width(column: Column, values: pd.Series) -> float:
