@@ -16,6 +16,7 @@ from . import grades
 ALL_STUDENTS = "All students"  # how charts name the single Unknown grade when a school has no grade data
 OUTLIER_COLORS = alt.Scale(domain=[False, True], range=["#7f8c9d", "#d62728"])
 WIDTH, HEIGHT = 640, 280
+MAX_DOTS = 3000  # students drawn in a scatter; a district's 60,000 would take seconds to send and draw
 COUNT_AXIS = alt.Axis(tickMinStep=1, format=",d")  # passes are whole numbers
 
 
@@ -42,7 +43,10 @@ def passes_by_grade(table: pd.DataFrame) -> alt.Chart:
 
 
 def passes_by_student(table: pd.DataFrame) -> alt.Chart:
-    """Students by grade, jittered, outliers marked; hovering names the student and count."""
+    """Students by grade, jittered, outliers marked; hovering names the student and count.
+
+    A district draws every outlier and an even sample of the others (`plotted_students`)."""
+    table = plotted_students(table)
     shown = _label_grades(table).assign(jitter=table["student_id"].map(_jitter))
     return alt.Chart(alt.Data(values=_records(shown)), title="Total Passes by Student").mark_circle(size=45).encode(
         x=alt.X("grade:N", title="Grade", sort=_grade_order(table), axis=alt.Axis(labelAngle=0)),
@@ -52,6 +56,19 @@ def passes_by_student(table: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("student_name:N", title="Student"), alt.Tooltip("student_id:N", title="ID"),
                  alt.Tooltip("grade:N", title="Grade"), alt.Tooltip("passes:Q", title="Passes")],
     ).properties(width=WIDTH, height=HEIGHT)
+
+
+def plotted_students(table: pd.DataFrame, limit: int = MAX_DOTS) -> pd.DataFrame:
+    """At most `limit` students for the scatter: every outlier (the busiest first) and an even sample of
+    the others across the range of pass counts, so the picture keeps its shape."""
+    if len(table) <= limit:
+        return table
+    outliers = table[table["outlier"]].nlargest(limit, "passes", keep="first")
+    others = table[~table["outlier"]].sort_values("passes", kind="stable")
+    room = limit - len(outliers)
+    step = (len(others) - 1) / max(room - 1, 1)
+    picks = others.iloc[[round(i * step) for i in range(room)]]
+    return table.loc[table.index.isin(outliers.index.union(picks.index))]
 
 
 def room_usage(table: pd.DataFrame, top: int = 10) -> alt.HConcatChart:

@@ -29,6 +29,7 @@ import pandas as pd
 import traitlets
 
 from . import charts, exports, grades as grade_levels, registry
+from .charts import plotted_students
 from .errors import PasskitError
 from .folders import slug
 from .tables import Tables, as_date, passes_frame
@@ -38,7 +39,6 @@ ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` l
 ENV_QUARTERS = "PASSKIT_DASHBOARD_QUARTERS"
 ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
 CACHED_RANGES = 24  # report sets kept per kernel, so going back to a range is instant
-MAX_DOTS = 3000  # students drawn in the scatter; a district's 60,000 would take seconds to send and draw
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "png": "image/png"}
 
@@ -240,19 +240,6 @@ def render_file(name: str, table: pd.DataFrame, fmt: str) -> bytes:
 
 def passes_in(tables: dict) -> int:
     return int(tables["passes_by_grade"]["passes"].sum())
-
-
-def plotted_students(table: pd.DataFrame, limit: int = MAX_DOTS) -> pd.DataFrame:
-    """At most `limit` students for the scatter: every outlier (the busiest first) and an even sample of
-    the others across the range of pass counts, so the picture keeps its shape."""
-    if len(table) <= limit:
-        return table
-    outliers = table[table["outlier"]].nlargest(limit, "passes", keep="first")
-    others = table[~table["outlier"]].sort_values("passes", kind="stable")
-    room = limit - len(outliers)
-    step = (len(others) - 1) / max(room - 1, 1)
-    picks = others.iloc[[round(i * step) for i in range(room)]]
-    return table.loc[table.index.isin(outliers.index.union(picks.index))]
 
 
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,8 @@ import pandas as pd
 from . import registry
 from .summary import DATE_FORMAT, IN_RANGE, QUALITY, part
 
-SHOWN_ROWS = 25  # rows shown before "show all"; the full table is always in the page, the CSV and the workbook
+SHOWN_ROWS = 25  # rows shown before "show all"
+PAGE_ROWS = 1000  # at most this many under "show all": a district's 60,000 students belong in the CSV, not a page
 PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes")  # the counts that say a range had passes
 RESULTS = "results.json"  # in a results folder: the range, the label and the reports not made
 
@@ -181,16 +182,19 @@ def shown_table(name: str, table: pd.DataFrame, labels: dict | None = None) -> p
     return table.rename(columns=lambda c: labels.get(c, c))
 
 
-def table_html(table: pd.DataFrame, title: str = "", rows: int = SHOWN_ROWS) -> str:
-    """An HTML table: numbers right-aligned with separators; past `rows` rows, the whole table under 'show all'."""
-    shown = _formatted(table)
+def table_html(table: pd.DataFrame, title: str = "", rows: int = SHOWN_ROWS, most: int = PAGE_ROWS) -> str:
+    """An HTML table: numbers right-aligned with separators; past `rows` rows, up to `most` under 'show all'
+    (the CSV and the workbook always hold every row)."""
+    shown = _formatted(table.head(most))
     numeric = [pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
                for c in table.columns]
     caption = f"<caption>{html.escape(title)}</caption>" if title else ""
     first = _html_table(shown.head(rows), numeric, caption)
-    if len(shown) <= rows:
+    if len(table) <= rows:
         return first
-    return (first + f'<details class="passkit-more"><summary>Show all {len(shown):,} rows</summary>'
+    label = (f"Show all {len(table):,} rows" if len(table) <= most else
+             f"Show the first {most:,} of {len(table):,} rows (the CSV and the workbook hold them all)")
+    return (first + f'<details class="passkit-more"><summary>{label}</summary>'
             + _html_table(shown, numeric, caption) + "</details>")
 
 

@@ -7,7 +7,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from passkit import dashboard, exports, params, registry, reports
+from passkit import charts, dashboard, exports, params, registry, reports
 from passkit.dashboard import App, Selection
 from passkit.tables import Tables
 
@@ -246,12 +246,12 @@ def test_shown_tables_use_readable_headers():
 def test_a_district_scatter_draws_outliers_and_an_even_sample():
     table = pd.DataFrame({"student_id": [f"S{i}" for i in range(10_000)], "passes": list(range(10_000)),
                           "outlier": [i >= 9_900 for i in range(10_000)]})
-    drawn = dashboard.plotted_students(table, limit=1_000)
+    drawn = charts.plotted_students(table, limit=1_000)
     assert len(drawn) == 1_000 and drawn["outlier"].sum() == 100
     others = drawn.loc[~drawn["outlier"], "passes"]
     assert others.min() == 0 and others.max() == 9_899  # the whole spread, not just the top
     assert list(drawn.index) == sorted(drawn.index)  # the report's order kept
-    assert len(dashboard.plotted_students(table.head(50), limit=1_000)) == 50
+    assert len(charts.plotted_students(table.head(50), limit=1_000)) == 50
 
 
 def test_presets_are_computed_ahead_unless_the_machine_is_busy(app, monkeypatch):

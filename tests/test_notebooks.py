@@ -120,6 +120,8 @@ def test_table_html_formats_numbers_and_folds_long_tables():
     folded = notebook.table_html(pd.DataFrame({"passes": range(30)}), rows=25)
     head, more = folded.split("<details", 1)
     assert head.count("<tr>") == 26 and more.count("<tr>") == 31 and "Show all 30 rows" in more
+    capped = notebook.table_html(pd.DataFrame({"passes": range(5000)}), rows=25, most=100)
+    assert capped.count("<tr>") == 26 + 101 and "the first 100 of 5,000 rows (the CSV and the workbook" in capped
 
 
 def test_headline_figures_agree_with_the_tables(demo_data):

@@ -118,3 +118,10 @@ def test_every_registered_report_declares_what_the_front_ends_need():
         assert len(entry.title) <= 31, "a workbook sheet's title"
         if "page" in entry.outputs:
             assert entry.guidance, f"{entry.name}: an audit page says what to look for"
+
+
+def test_every_chart_is_valid_vega_lite(demo_data):
+    tables = Tables(demo_data, "2026-01-05", "2026-03-27")
+    for entry in registry.all_reports():
+        if entry.chart is not None and entry.name not in tables.unavailable:
+            entry.draw(tables.get(entry.name)).to_dict(validate=True)  # raises on a schema error
