@@ -84,11 +84,6 @@ class Audit:
     def executed(self, run: Run) -> Path:
         return self.staging / "notebooks" / f"{run.name}.ipynb"
 
-    def targets(self) -> list:
-        """(run, executed notebook path) of this audit and its schools."""
-        return [*((run, self.executed(run)) for run in self.runs),
-                *(pair for school in self.schools for pair in school.targets())]
-
     @property
     def failed(self) -> list:
         return [run for run in self.all_runs() if run.status != "ok"]
@@ -123,15 +118,18 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
             stagings[-1].chmod(0o777 & ~_umask())  # mkdtemp's 0700 would outlive the move
             audit.place(stagings[-1])
         family = [member for audit in audits for member in audit.family()]
-        targets = [pair for audit in audits for pair in audit.targets()]
-        with tqdm(total=2 * len(family) + len(targets), desc="audit", unit="step", disable=not progress,
-                  file=sys.stderr, dynamic_ncols=True) as bar:
-            for number, member in enumerate(family):
+        notebooks = sum(len(member.runs) for member in family)
+        with tqdm(total=2 * len(family) + notebooks, desc="audit", unit="step", disable=not progress,
+                  file=sys.stderr, dynamic_ncols=True) as bar, \
+                engine.Pool(workdir, jobs=jobs, kernel_argv=kernel_argv, bar=bar) as pool:
+            for number, member in enumerate(family):  # tables first, notebooks as soon as their tables exist
                 bar.set_postfix_str(f"tables: {member.params.label}, {member.period.name}")
                 prepare(member, data, workdir / "results" / str(number))
+                for run in member.runs:
+                    pool.submit(run, member.executed(run))
                 bar.update()
-            engine.run_all(targets, jobs=jobs, kernel_argv=kernel_argv, workdir=workdir, bar=bar)
-            for member in family:
+            for member in family:  # pages, while the kernels run the next folders' notebooks
+                pool.wait(member.runs)
                 bar.set_postfix_str(f"pages: {member.params.label}, {member.period.name}")
                 finish(member, data)
                 bar.update()

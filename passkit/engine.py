@@ -109,51 +109,65 @@ class Worker:
         self.km = self.kc = None
 
 
-def run_all(targets: list, *, jobs=None, kernel_argv=None, workdir: Path, bar=None):
-    """Run every (run, executed notebook path) pair on `jobs` workers (default: one per core)."""
-    import os
+class Pool:
+    """`jobs` workers (default: one per core), each with its kernel, running notebooks as they are submitted.
 
-    work = queue.Queue()
-    for pair in targets:
-        work.put(pair)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(targets) or 1))
-    lock = threading.Lock()
-    failures = []
+    Used as a context manager: leaving it waits for the work submitted (or, after an error, cancels
+    what has not started) and stops the kernels. `wait(runs)` blocks until those runs are done, so
+    an audit builds one folder's pages while the kernels run the next folder's notebooks.
+    """
 
-    def drain():
-        worker = Worker(workdir, kernel_argv)
+    def __init__(self, workdir: Path, *, jobs=None, kernel_argv=None, bar=None):
+        import os
+
+        self.work, self.bar, self.failures = queue.Queue(), bar, []
+        self.finished = threading.Condition()
+        self.done: set[int] = set()
+        self.threads = [threading.Thread(target=self._drain, args=(Worker(workdir, kernel_argv),),
+                                         name=f"notebook-{n}") for n in range(max(1, jobs or os.cpu_count() or 1))]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, run, target: Path):
+        self.work.put((run, target))
+
+    def wait(self, runs):
+        with self.finished:
+            self.finished.wait_for(lambda: self.failures or all(id(run) in self.done for run in runs))
+        if self.failures:
+            raise self.failures[0]
+
+    def _drain(self, worker: Worker):
         try:
-            while True:
-                try:
-                    run, target = work.get_nowait()
-                except queue.Empty:
-                    return
+            while (item := self.work.get()) is not None:
+                run, target = item
                 run.status, run.error, run.seconds, run.attempts = worker.run(run.source, target, run.parameters)
-                if bar is not None:
-                    with lock:
-                        bar.set_postfix_str(f"notebook {run.name}: {run.status}")
-                        bar.update()
-        except BaseException as exc:  # e.g. KeyboardInterrupt in a worker: stop everyone, re-raise below
-            failures.append(exc)
-            while not work.empty():
-                work.get_nowait()
+                with self.finished:
+                    self.done.add(id(run))
+                    if self.bar is not None:
+                        self.bar.set_postfix_str(f"notebook {run.name}: {run.status}")
+                        self.bar.update()
+                    self.finished.notify_all()
+        except BaseException as exc:  # e.g. KeyboardInterrupt in a worker: everyone stops, the caller re-raises
+            with self.finished:
+                self.failures.append(exc)
+                self.finished.notify_all()
         finally:
             worker.stop()
 
-    threads = [threading.Thread(target=drain, name=f"notebook-{n}") for n in range(jobs)]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if kind is not None:  # cancel what has not started
+            while not self.work.empty():
+                self.work.get_nowait()
+        for _ in self.threads:
+            self.work.put(None)
+        for thread in self.threads:
             thread.join()
-    except BaseException:
-        while not work.empty():
-            work.get_nowait()
-        for thread in threads:
-            thread.join()
-        raise
-    if failures:
-        raise failures[0]
+        if kind is None and self.failures:
+            raise self.failures[0]
 
 
 def run_notebook(source: Path, target: Path, parameters: dict, workdir: Path, kernel_argv=None):
