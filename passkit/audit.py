@@ -128,10 +128,11 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
                 for run in member.runs:
                     pool.submit(run, member.executed(run))
                 bar.update()
+            inputs = input_fingerprints(params)
             for member in family:  # pages, while the kernels run the next folders' notebooks
                 pool.wait(member.runs)
                 bar.set_postfix_str(f"pages: {member.params.label}, {member.period.name}")
-                finish(member, data)
+                finish(member, data, inputs)
                 bar.update()
         for audit in audits:
             publish(audit)
@@ -223,8 +224,11 @@ def prepare(audit: Audit, data, results: Path):
 
 # ---- finishing an audit folder ----------------------------------------------------------------------
 
-def finish(audit: Audit, data):
-    """The charts, the HTML pages, index.html and manifest.json of one audit folder."""
+def finish(audit: Audit, data, inputs: list):
+    """The charts, the HTML pages, index.html and manifest.json of one audit folder.
+
+    `inputs` are the exports' fingerprints (`input_fingerprints`), hashed once per run: a district's
+    exports are a gigabyte, and an audit writes 164 folders."""
     from . import htmlreport
     from .exports import write_json
 
@@ -232,19 +236,26 @@ def finish(audit: Audit, data):
         chart = audit.results / f"{run.name}.png"
         if chart.is_file() and run.status == "ok":
             shutil.move(chart, audit.staging / chart.name)
-    manifest = _manifest(audit, data)
+    manifest = _manifest(audit, data, inputs)
     htmlreport.write_site(audit, manifest)
     write_json(audit.staging / "manifest.json", manifest)
 
 
-def _manifest(audit: Audit, data) -> dict:
-    from . import __version__, data as data_module
+def input_fingerprints(params) -> list[dict]:
+    """Name, size and sha256 of every file the audit read."""
+    from . import data as data_module
 
-    params = audit.params
     files = data_module.find_files(params.data)
     inputs = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
     if params.columns:
         inputs.append(Path(params.columns))
+    return [fingerprint(path) for path in inputs]
+
+
+def _manifest(audit: Audit, data, inputs: list) -> dict:
+    from . import __version__
+
+    params = audit.params
     return {
         "passkit": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -253,7 +264,7 @@ def _manifest(audit: Audit, data) -> dict:
                        "timezone": params.timezone, "period": audit.period.name, "start": str(audit.period.start),
                        "end": str(audit.period.end), "columns": str(params.columns or ""),
                        "parameters_file": str(params.source or ""), "options": dict(params.options)},
-        "inputs": [fingerprint(path) for path in inputs],
+        "inputs": inputs,
         "rows": {"load": {key: data.summary[key] for key in ("rows_read", "passes_kept", "duplicates_dropped",
                                                              "rows_rejected", "grades_filled_from_roster")},
                  "passes_in_range": audit.passes, "tables": audit.rows},
