@@ -80,15 +80,15 @@ class Server:
 
     def kernels(self) -> int:
         """Kernel processes the server started (children running ipykernel)."""
-        return len(self._kernels())
+        return len(serve.kernel_processes(self.process.pid))
 
     def _kernels(self) -> list[tuple[int, int]]:
+        """(pid, CPU ticks) of each kernel the server runs."""
         found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
+        for pid in serve.kernel_processes(self.process.pid):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.process.pid and b"ipykernel" in (stat.parent / "cmdline").read_bytes():
-                    found.append((int(stat.parent.name), int(fields[11]) + int(fields[12])))
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                found.append((pid, int(fields[11]) + int(fields[12])))
             except (OSError, IndexError, ValueError):
                 continue
         return found

@@ -168,6 +168,12 @@ def _dashboard_command(commands):
     parser.add_argument("--quarters", metavar="D1,D2,D3,D4",
                         help="first days of the school's quarters, YYYY-MM-DD (default: the parameters file's "
                              "quarters, else the year's days with passes split into four equal runs)")
+    parser.add_argument("--max-kernels", type=int, metavar="N",
+                        help="most kernels at once, the preheated one included: each open page holds one "
+                             "(~300 MB); beyond it a page says the dashboard is busy (default: 12)")
+    parser.add_argument("--unconnected-timeout", type=float, metavar="SECONDS",
+                        help="stop a page's kernel when the page has not connected within this many seconds "
+                             "(a reload, a closed tab, a script; default: 60)")
     parser.set_defaults(run=run_dashboard)
 
 
@@ -189,9 +195,14 @@ def run_dashboard(args):
         quarters = [(as_date(start, "quarter start"), None) for start, _ in parse_quarters(args.quarters)]
     else:
         quarters = [(q.start, q.end) for q in settings.get("quarters", ())]
+    if args.max_kernels is not None and args.max_kernels < 2:
+        raise PasskitError("--max-kernels must be at least 2 (the preheated kernel and one page)")
+    if args.unconnected_timeout is not None and args.unconnected_timeout <= 0:
+        raise PasskitError("--unconnected-timeout must be more than 0 seconds")
     hashed = _ask_password() if args.password else ""
     data = load_data(args)
-    serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed)
+    serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed,
+                max_kernels=args.max_kernels, unconnected_timeout=args.unconnected_timeout)
 
 
 def _ask_password() -> str:

@@ -6,6 +6,9 @@ preheated kernels, idle kernels culled. Voila's kernel websocket only forwards c
 kernel-info messages, so the page cannot run code. On top of Voila this adds one route,
 /passkit/static/, serving the Vega bundle the charts draw with (nothing comes from a CDN), and
 logs requests with the token scrubbed.
+
+`DashboardServer` also puts passkit.kernels' parts in place of Voila's against hostile clients
+(README, "Security"): the kernel websocket, the page and the kernel manager.
 """
 
 import functools
@@ -18,9 +21,12 @@ from jupyter_server.log import log_request
 from jupyter_server.utils import url_path_join
 from tornado import web
 from voila.app import Voila
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 from .dashboard import ENV_CACHE, ENV_QUARTERS, format_quarters
 from .errors import PasskitError
+from .kernels import DashboardKernelManager, KernelWebsocket, PageHandler
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "dashboard.ipynb"
@@ -60,19 +66,27 @@ class AssetHandler(JupyterHandler):
         self.finish(self.files[name].read_bytes())
 
 
+# Voila's handlers and the ones passkit puts in their place (passkit.kernels says why)
+REPLACED = {VoilaKernelWebsocketHandler: KernelWebsocket, TornadoVoilaHandler: PageHandler}
+
+
 class DashboardServer(Voila):
-    """Voila plus the asset route and scrubbed request logs."""
+    """Voila plus the asset route, scrubbed request logs, and the guards of passkit.kernels."""
 
     bundle = None  # Path of the Vega bundle, set by `serve`
 
     def init_settings(self):
+        self.voila_configuration.multi_kernel_manager_class = DashboardKernelManager
         settings = super().init_settings()
         settings["log_function"] = functools.partial(log_request, record_prometheus_metrics=False)
         return settings
 
     def init_handlers(self):
         route = url_path_join(self.server_url, r"/passkit/static/(.*)")
-        return [(route, AssetHandler, {"files": {"vega.js": self.bundle}}), *super().init_handlers()]
+        handlers = [(route, AssetHandler, {"files": {"vega.js": self.bundle}})]
+        for pattern, handler, *options in super().init_handlers():
+            handlers.append((pattern, REPLACED.get(handler, handler), *options))
+        return handlers
 
 
 def new_token() -> str:
@@ -83,8 +97,13 @@ def dashboard_url(port: int, token: str) -> str:
     return f"http://127.0.0.1:{port}/?token={token}"
 
 
-def voila_argv(port: int) -> list[str]:
-    return [str(NOTEBOOK), f"--port={port}", f"--Voila.config_file_paths={CONFIG_DIR}"]
+def voila_argv(port: int, max_kernels: int | None = None, unconnected_timeout: float | None = None) -> list[str]:
+    argv = [str(NOTEBOOK), f"--port={port}", f"--Voila.config_file_paths={CONFIG_DIR}"]
+    if max_kernels is not None:  # on the command line: it takes precedence over config/voila.json
+        argv.append(f"--DashboardKernelManager.max_kernels={max_kernels}")
+    if unconnected_timeout is not None:
+        argv.append(f"--DashboardKernelManager.unconnected_kernel_timeout={unconnected_timeout}")
+    return argv
 
 
 def use_repo_templates():
@@ -94,7 +113,7 @@ def use_repo_templates():
 
 
 def serve(data, *, port: int = 8866, token: str | None = None, quarters=None, hashed_password: str = "",
-          announce=print) -> None:
+          max_kernels: int | None = None, unconnected_timeout: float | None = None, announce=print) -> None:
     """Serve the dashboard for a loaded `PassData` until interrupted. The page needs the token (or password)."""
     if not NOTEBOOK.exists():
         raise PasskitError("the dashboard notebook is missing", file=NOTEBOOK)
@@ -110,7 +129,8 @@ def serve(data, *, port: int = 8866, token: str | None = None, quarters=None, ha
     announce(f"Dashboard: {dashboard_url(port, token)}\n(open it in a browser on this machine; Ctrl-C stops it)")
     from traitlets.config import Config
 
-    DashboardServer.launch_instance(voila_argv(port), token=token, config=Config(config))
+    DashboardServer.launch_instance(voila_argv(port, max_kernels, unconnected_timeout), token=token,
+                                    config=Config(config))
 
 
 # ---- running a server in the background (tests, benchmarks) ----------------------------------------
@@ -123,14 +143,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def spawn(data_dir, *, port: int, token: str, cache_dir=None, log=None, extra_args=(), env=None):
-    """Start `passkit dashboard` as a child process; `wait_until_serving` tells when it answers."""
+def spawn(data_dir, *, port: int, token: str | None, cache_dir=None, log=None, extra_args=(), env=None):
+    """Start `passkit dashboard` as a child process; `wait_until_serving` tells when it answers.
+    Without `token`, the server takes $PASSKIT_DASHBOARD_TOKEN or makes one."""
     import subprocess
     import sys
 
     cache = ["--cache", str(cache_dir)] if cache_dir else []
+    login = ["--token", token] if token else []
     command = [sys.executable, "-m", "passkit.cli", "dashboard", "--data", str(data_dir), *cache,
-               "--port", str(port), "--token", token, *extra_args]
+               "--port", str(port), *login, *extra_args]
     return subprocess.Popen(command, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
@@ -165,3 +187,27 @@ def stop(process, timeout: float = 20.0):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def kernel_processes(server_pid: int) -> list[int]:
+    """The kernels a spawned server runs: its children running ipykernel."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == server_pid and b"ipykernel" in (stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we looked
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (0 once it has ended)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
