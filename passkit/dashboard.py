@@ -15,6 +15,7 @@ Everything here runs in the kernel and is tested without a browser (tests/test_d
 import dataclasses
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -275,14 +276,32 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- widgets ------------------------------------------------------------------------------------------
 
-class VegaChart(anywidget.AnyWidget):
+class PageWidget(anywidget.AnyWidget):
+    """A passkit widget the page only draws: a state update from the page never writes a read-only trait,
+    and a value that does not validate is dropped (ipywidgets writes every trait the page names and sends
+    it a traceback when one fails)."""
+
+    def set_state(self, sync_data):
+        if not isinstance(sync_data, dict):
+            return
+        for name, value in sync_data.items():
+            trait = self.traits().get(name)
+            if trait is None or trait.read_only or name not in self.keys:
+                continue
+            try:
+                super().set_state({name: value})
+            except (traitlets.TraitError, TypeError, ValueError):
+                continue
+
+
+class VegaChart(PageWidget):
     """A Vega-Lite chart; setting `spec` redraws it in the page."""
 
     _esm = STATIC / "vega_chart.js"
     spec = traitlets.Dict().tag(sync=True)
 
 
-class DownloadMenu(anywidget.AnyWidget):
+class DownloadMenu(PageWidget):
     """A Download button with one menu item per format; the file is made in the kernel on click.
 
     `provide(fmt) -> (filename, bytes)`. Anything but {"kind": "download", "format": <one of formats>}
@@ -320,7 +339,7 @@ class DownloadMenu(anywidget.AnyWidget):
             self.send(*answer)
 
 
-class SortableTable(anywidget.AnyWidget):
+class SortableTable(PageWidget):
     """A report as a table sorted by clicking a column title; every row is sent, one page is drawn.
 
     Sorting, filtering and paging happen in the page (static/sortable_table.js); it sends nothing back.
@@ -503,6 +522,7 @@ class App(widgets.VBox):
         if data_dir:
             data = load(data_dir, timezone, cache_dir=cache_dir)
         elif os.environ.get(ENV_CACHE):
+            hide_tracebacks()
             data = open_cache(Path(os.environ[ENV_CACHE]))
         else:
             raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
@@ -576,6 +596,24 @@ class App(widgets.VBox):
             finally:
                 self._quiet = False
         self.refresh()
+
+
+def hide_tracebacks():
+    """In a kernel `passkit dashboard` serves: an error a page's message causes (a malformed widget
+    update) reaches the page as one line, never a traceback with install paths (ipywidgets shows one
+    through the shell), and the comm layer logs such errors without their traceback."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.InteractiveTB.set_mode("Minimal")
+    for name in ("ipykernel.comm", "Comm"):
+        logging.getLogger(name).addFilter(_without_traceback)
+
+
+def _without_traceback(record) -> bool:
+    record.exc_info = record.exc_text = None
+    return True
 
 
 def data_days(data) -> list[dt.date]:
