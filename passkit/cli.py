@@ -162,7 +162,8 @@ def _dashboard_command(commands):
                         help="parameters file (see parameters/); options given here override it")
     add_data_options(parser, required=False)
     parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: %(default)s)")
-    parser.add_argument("--token", help="login token (default: a new random one each start)")
+    parser.add_argument("--token", help="login token, at least 16 letters, digits or . _ ~ - (default: "
+                                        "$PASSKIT_DASHBOARD_TOKEN, else a new random one each start)")
     parser.add_argument("--password", action="store_true",
                         help="also allow logging in with a password, asked for now")
     parser.add_argument("--quarters", metavar="D1,D2,D3,D4",
@@ -201,7 +202,8 @@ def run_dashboard(args):
         raise PasskitError("--unconnected-timeout must be more than 0 seconds")
     hashed = _ask_password() if args.password else ""
     data = load_data(args)
-    serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed,
+    school = settings.get("school") or Path(args.data).resolve().name
+    serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed, school=school,
                 max_kernels=args.max_kernels, unconnected_timeout=args.unconnected_timeout)
 
 

@@ -14,6 +14,7 @@ Everything here runs in the kernel and is tested without a browser (tests/test_d
 
 import dataclasses
 import datetime as dt
+import html
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from .params import slug
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
 ENV_QUARTERS = "PASSKIT_DASHBOARD_QUARTERS"
+ENV_SCHOOL = "PASSKIT_DASHBOARD_SCHOOL"  # the school `passkit dashboard` names in the page's title
 ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
 CACHED_RANGES = 24  # report sets kept per kernel, so going back to a range is instant
 MAX_DOTS = 3000  # students drawn in the scatter; a district's 60,000 would take seconds to send and draw
@@ -462,7 +464,7 @@ def _words(selection: Selection) -> str:
 class App(widgets.VBox):
     """The whole page. `App(data)` with a loaded `PassData`; `App.from_parameters(...)` in the notebook."""
 
-    def __init__(self, data, *, quarters=None, title="Hall pass analytics"):
+    def __init__(self, data, *, quarters=None, title="Hall-pass analytics"):
         super().__init__()
         self.add_class("passkit-app")
         self.data = data
@@ -500,7 +502,8 @@ class App(widgets.VBox):
         self.sections = [SectionView(section, self) for section in SECTIONS]
         summary = data.summary
         heading = widgets.HTML(
-            f"{STYLE}<h1>{title}</h1><div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
+            f"{STYLE}<h1>{html.escape(title)}</h1>"
+            f"<div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
             f"from {format_range(first, last)}. Preset ranges count back from the last day in the data.</div>")
         self.body = widgets.VBox([s.box for s in self.sections])
         self.children = [heading, filters, self.body]
@@ -526,7 +529,7 @@ class App(widgets.VBox):
             data = open_cache(Path(os.environ[ENV_CACHE]))
         else:
             raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
-        return cls(data, quarters=quarters)
+        return cls(data, quarters=quarters, title=dashboard_title(os.environ.get(ENV_SCHOOL, "")))
 
     # -- state --
 
@@ -596,6 +599,11 @@ class App(widgets.VBox):
             finally:
                 self._quiet = False
         self.refresh()
+
+
+def dashboard_title(school: str = "") -> str:
+    """'Hall-pass analytics - North High': the page's tab and heading (and the login page's)."""
+    return f"Hall-pass analytics - {school}" if school else "Hall-pass analytics"
 
 
 def hide_tracebacks():
