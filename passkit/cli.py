@@ -202,9 +202,21 @@ def run_dashboard(args):
         raise PasskitError("--unconnected-timeout must be more than 0 seconds")
     hashed = _ask_password() if args.password else ""
     data = load_data(args)
+    if not data.summary.get("passes_kept"):
+        raise PasskitError(no_passes(args.data, data.summary))
     school = settings.get("school") or Path(args.data).resolve().name
     serve.serve(data, port=args.port, token=args.token, quarters=quarters, hashed_password=hashed, school=school,
                 max_kernels=args.max_kernels, unconnected_timeout=args.unconnected_timeout)
+
+
+def no_passes(data_dir, summary) -> str:
+    """Why there is nothing to show, in one line (the reasons are passkit's own words, never data)."""
+    read, reasons = summary.get("rows_read", 0), summary.get("rejected_by_reason", {})
+    if not read:
+        return f"no passes could be read from {data_dir}: its pass files hold no rows"
+    why = "; ".join(f"{count:,} {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1])[:3])
+    return (f"no passes could be read from {data_dir}; see the {summary.get('rows_rejected', 0):,} rejected rows "
+            f"of {read:,} ({why}; `passkit report` lists each in rejected.csv)")
 
 
 def _ask_password() -> str:
