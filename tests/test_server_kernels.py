@@ -2,10 +2,12 @@
 
 Each page load starts (or takes) a kernel of ~300 MB. Loads beyond `--max-kernels` get a plain busy
 page (HTTP 503), and a kernel whose page never connects its websocket (a reload, a script) stops after
-`--unconnected-timeout` seconds, while a connected page keeps its kernel.
+`--unconnected-timeout` seconds, while a connected page keeps its kernel. Started without a token,
+the server makes a random one and prints it once.
 """
 
 import asyncio
+import re
 import threading
 import time
 
@@ -27,11 +29,12 @@ def server(demo_folder, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("kernels-log") / "server.log"
     with open(log_path, "w") as log:
         process = serve.spawn(demo_folder, cache_dir=tmp_path_factory.mktemp("kernels-cache"), port=port,
-                              token="kernels-test-token-0123456789", log=log,
+                              token=None, log=log, env={serve.ENV_TOKEN: ""},
                               extra_args=["--max-kernels", str(CAP), "--unconnected-timeout", str(TIMEOUT)])
         try:
             serve.wait_until_serving(process, port)
-            yield {"process": process, "port": port, "token": "kernels-test-token-0123456789", "log": log_path}
+            token = re.search(r"\?token=([\w.~-]+)", log_path.read_text()).group(1)
+            yield {"process": process, "port": port, "token": token, "log": log_path}
         finally:
             serve.stop(process)
 
@@ -45,6 +48,12 @@ def wait_for_kernels(server, count, seconds):
     while kernels(server) != count and time.monotonic() < deadline:
         time.sleep(0.5)
     return kernels(server)
+
+
+def test_a_random_token_is_made_and_printed_once(server):
+    log = server["log"].read_text()
+    assert len(server["token"]) >= 16 and log.count(server["token"]) == 1
+    assert kernel_ws.get(server["port"], f"/?token={server['token']}x")[0] == 302  # only the exact token
 
 
 def test_a_connected_page_keeps_its_kernel(server):
