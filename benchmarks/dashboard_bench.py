@@ -62,12 +62,13 @@ CUSTOM = timed_change("[first, weeks]", """const control = document.querySelecto
 
 
 class Server:
-    def __init__(self, data_dir: Path, log: Path):
+    def __init__(self, data_dir: Path, log: Path, extra_args=()):
         self.port = serve.free_port()
         self.url = f"http://127.0.0.1:{self.port}/?token={TOKEN}"
         self.log = log
         self.handle = open(log, "w")
-        self.process = serve.spawn(data_dir, port=self.port, token=TOKEN, log=self.handle)  # the default cache
+        self.process = serve.spawn(data_dir, port=self.port, token=TOKEN, log=self.handle,  # the default cache
+                                   extra_args=extra_args)
 
     def wait_until_preheated(self, timeout=600):
         """Wait for a pool kernel that finished running the notebook: its CPU time stops growing."""
@@ -139,8 +140,12 @@ def concurrent_sessions(browser, server, sessions):
         page.on("pageerror", lambda error: errors.append(f"{error.message[:300]} {(error.stack or '')[:600]}"))
         page.goto(server.url, wait_until="commit")
     for page in pages:
-        page.wait_for_function(DRAWN, timeout=600_000, polling=500)
+        page.wait_for_function(f"() => document.title.startsWith('Busy') || ({DRAWN})()", timeout=600_000,
+                               polling=500)
         peak = max(peak, server.kernels())
+        if page.title().startswith("Busy"):
+            errors.append("the dashboard was busy (more pages than --max-kernels)")
+            continue
         if "problem" in (page.get_attribute(".passkit-state", "data-state") or ""):
             errors.append("a page reported a problem")
     all_drawn = time.monotonic() - started
@@ -232,7 +237,9 @@ def median(values):
 
 def school_rows(browser, data_dir, log, runs, sessions):
     """The school's rows of the table, and the page errors of its concurrent sessions."""
-    school = Server(data_dir, log)
+    # Room for every session beside the kernels earlier steps' pages left (culled after 10 idle minutes):
+    # this measures drawing many pages at once; the storm below measures the cap itself.
+    school = Server(data_dir, log, ["--max-kernels", str(sessions + 12)])
     try:
         serve.wait_until_serving(school.process, school.port, timeout=600)
         renders = first_renders(browser, school, runs)
