@@ -111,17 +111,20 @@ class LoginHandler(LoginFormHandler):
     """passkit's login page (login.html of the dashboard's template), answering 429 while locked out."""
 
     def _render(self, message=None):
-        self.write(self.render_template("login.html", next=url_escape(self.get_argument("next", default=self.base_url)),
-                                        message=message))
+        next_url = url_escape(self.get_argument("next", default=self.base_url))
+        self.write(self.render_template("login.html", next=next_url, message=message))
+
+    def _render_locked_out(self, wait: float):
+        seconds = int(wait) + 1
+        self.set_header("Retry-After", str(seconds))
+        self._render({"error": f"Too many failed logins from this address. Try again in {seconds} seconds."})
 
     @allow_unauthenticated
     async def post(self):
         wait = self.identity_provider.locked_for(self)
         if wait:
             self.set_status(429)
-            self.set_header("Retry-After", str(int(wait) + 1))
-            return self._render({"error": f"Too many failed logins from this address. Try again in "
-                                          f"{int(wait) + 1} seconds."})
+            return self._render_locked_out(wait)
         user = self.identity_provider.process_login_form(self)
         if user is None:
             self.set_status(401)
@@ -135,8 +138,7 @@ class LoginHandler(LoginFormHandler):
         if not self.current_user:
             wait = self.identity_provider.locked_for(self)
             if wait:
-                return self._render({"error": f"Too many failed logins from this address. Try again in "
-                                              f"{int(wait) + 1} seconds."})
+                return self._render_locked_out(wait)
         return super().get()
 
 

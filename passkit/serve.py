@@ -20,8 +20,6 @@ import re
 import secrets
 from pathlib import Path
 
-import jinja2
-from jupyter_server import DEFAULT_TEMPLATE_PATH_LIST
 from jupyter_server.auth.identity import IdentityProvider
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.log import log_request
@@ -84,10 +82,9 @@ class TemplateAssets(TemplateStaticFileHandler):
     handler raised (an HTTP 500) on `..%2f` and on paths without a static folder."""
 
     async def get(self, path, include_body=True):
-        template, _, rest = path.partition("/static/")
-        parts = rest.split("/")
-        if not re.fullmatch(r"[\w-]+", template) or not rest or any(p in ("", ".", "..") for p in parts) \
-                or "\\" in rest:
+        template, _, asset = path.partition("/static/")
+        names = asset.replace("\\", "/").split("/")
+        if not re.fullmatch(r"[\w-]+", template) or any(name in ("", ".", "..") for name in names):
             raise web.HTTPError(404)
         return await super().get(path, include_body)
 
@@ -120,18 +117,12 @@ class DashboardServer(Voila):
         settings["log_function"] = functools.partial(log_request, record_prometheus_metrics=False)
         for name in ("tornado.access", "tornado.application", "tornado.general"):
             logging.getLogger(name).addFilter(scrub_tokens)
-        settings["jinja2_env"] = self.server_pages()
-        settings["voila_jinja2_env"].globals["dashboard_title"] = self.title  # for busy.html
-        return settings
-
-    def server_pages(self) -> jinja2.Environment:
-        """Jupyter Server's templates, with the passkit template's own login, logout and error pages first."""
+        # Jupyter Server's pages (login, logout, errors) are looked up in the passkit template first
         own = [path for path in self.template_paths if Path(path).name == self.voila_configuration.template]
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader([*own, *DEFAULT_TEMPLATE_PATH_LIST]),
-                                 extensions=["jinja2.ext.i18n"], autoescape=True)
-        env.install_null_translations(newstyle=False)
-        env.globals["dashboard_title"] = self.title
-        return env
+        settings["jinja2_env"].loader.searchpath[:0] = own
+        for env in (settings["jinja2_env"], settings["voila_jinja2_env"]):  # Voila's renders busy.html
+            env.globals["dashboard_title"] = self.title
+        return settings
 
     def init_handlers(self):
         route = url_path_join(self.server_url, r"/passkit/static/(.*)")

@@ -41,7 +41,8 @@ def test_a_folder_with_no_rows_is_refused_in_one_line(tmp_path):
     write_csv(tmp_path / "data" / "passes.csv", [])
     done = dashboard("--data", tmp_path / "data", "--cache", tmp_path / "cache", "--port", 8999)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"passkit: no passes could be read from {tmp_path / 'data'}: its pass files hold no rows"
+    expected = f"passkit: no passes could be read from {tmp_path / 'data'}: its pass files hold no rows"
+    assert done.stderr.strip() == expected
 
 
 def test_kernel_settings_are_checked_before_anything_is_loaded(tmp_path):
