@@ -188,13 +188,20 @@ def _dashboard_command(commands):
                "  passkit dashboard --data demo-data --quarters 2025-08-18,2025-10-20,2026-01-05,2026-03-30")
     add_settings(parser, need_range=False)
     parser.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: %(default)s)")
-    parser.add_argument("--token", help="login token (default: a new random one each start)")
+    parser.add_argument("--token", help="login token, at least 16 letters, digits or . _ ~ - (default: "
+                                        "$PASSKIT_DASHBOARD_TOKEN, else a new random one each start)")
     parser.add_argument("--password", action="store_true",
                         help="also allow logging in with a password, asked for now")
     parser.add_argument("--quarters", metavar="D1,D2,D3,D4",
                         help="the school's quarters: first days (each ends the day before the next), or "
                              "START..END pairs, YYYY-MM-DD, comma-separated (default: the parameters file's "
                              "quarters, else the year's days with passes split into four equal runs)")
+    parser.add_argument("--max-kernels", type=int, metavar="N",
+                        help="most kernels at once, the preheated one included: each open page holds one "
+                             "(~300 MB); beyond it a page says the dashboard is busy (default: 12)")
+    parser.add_argument("--unconnected-timeout", type=float, metavar="SECONDS",
+                        help="stop a page's kernel when the page has not connected within this many seconds "
+                             "(a reload, a closed tab, a script; default: 60)")
     parser.set_defaults(run=run_dashboard)
 
 
@@ -204,9 +211,26 @@ def run_dashboard(args):
     if not 1 <= args.port <= 65535:
         raise PasskitError(f"--port must be between 1 and 65535, not {args.port}")
     settings = read_settings(args, need_range=False)
+    if args.max_kernels is not None and args.max_kernels < 2:
+        raise PasskitError("--max-kernels must be at least 2 (the preheated kernel and one page)")
+    if args.unconnected_timeout is not None and args.unconnected_timeout <= 0:
+        raise PasskitError("--unconnected-timeout must be more than 0 seconds")
     hashed = _ask_password() if args.password else ""
     data = load_data(settings, args.refresh)
-    serve.serve(data, port=args.port, token=args.token, quarters=settings.quarters, hashed_password=hashed)
+    if not data.summary.get("passes_kept"):
+        raise PasskitError(no_passes(settings.data, data.summary))
+    serve.serve(data, port=args.port, token=args.token, quarters=settings.quarters, hashed_password=hashed,
+                school=settings.label, max_kernels=args.max_kernels, unconnected_timeout=args.unconnected_timeout)
+
+
+def no_passes(data_dir, summary) -> str:
+    """Why there is nothing to show, in one line (the reasons are passkit's own words, never data)."""
+    read, reasons = summary.get("rows_read", 0), summary.get("rejected_by_reason", {})
+    if not read:
+        return f"no passes could be read from {data_dir}: its pass files hold no rows"
+    why = "; ".join(f"{count:,} {reason}" for reason, count in sorted(reasons.items(), key=lambda r: -r[1])[:3])
+    return (f"no passes could be read from {data_dir}; see the {summary.get('rows_rejected', 0):,} rejected rows "
+            f"of {read:,} ({why}; `passkit report` lists each in rejected.csv)")
 
 
 def _ask_password() -> str:

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from .tables import Tables, as_date, passes_frame
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
 ENV_QUARTERS = "PASSKIT_DASHBOARD_QUARTERS"
+ENV_SCHOOL = "PASSKIT_DASHBOARD_SCHOOL"  # the school `passkit dashboard` names in the page's title
 ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
 CACHED_RANGES = 24  # report sets kept per kernel, so going back to a range is instant
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -250,14 +252,32 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
 
 # ---- widgets ------------------------------------------------------------------------------------------
 
-class VegaChart(anywidget.AnyWidget):
+class PageWidget(anywidget.AnyWidget):
+    """A passkit widget the page only draws: a state update from the page never writes a read-only trait,
+    and a value that does not validate is dropped (ipywidgets writes every trait the page names and sends
+    it a traceback when one fails)."""
+
+    def set_state(self, sync_data):
+        if not isinstance(sync_data, dict):
+            return
+        for name, value in sync_data.items():
+            trait = self.traits().get(name)
+            if trait is None or trait.read_only or name not in self.keys:
+                continue
+            try:
+                super().set_state({name: value})
+            except (traitlets.TraitError, TypeError, ValueError):
+                continue
+
+
+class VegaChart(PageWidget):
     """A Vega-Lite chart; setting `spec` redraws it in the page."""
 
     _esm = STATIC / "vega_chart.js"
     spec = traitlets.Dict().tag(sync=True)
 
 
-class DownloadMenu(anywidget.AnyWidget):
+class DownloadMenu(PageWidget):
     """A Download button with one menu item per format; the file is made in the kernel on click.
 
     `provide(fmt) -> (filename, bytes)`. Anything but {"kind": "download", "format": <one of formats>}
@@ -295,7 +315,7 @@ class DownloadMenu(anywidget.AnyWidget):
             self.send(*answer)
 
 
-class SortableTable(anywidget.AnyWidget):
+class SortableTable(PageWidget):
     """A report as a table sorted by clicking a column title; every row is sent, one page is drawn.
 
     Sorting, filtering and paging happen in the page (static/sortable_table.js); it sends nothing back.
@@ -422,7 +442,7 @@ def _words(selection: Selection) -> str:
 class App(widgets.VBox):
     """The whole page. `App(data)` with a loaded `PassData`; `App.from_parameters(...)` in the notebook."""
 
-    def __init__(self, data, *, quarters=None, title="Hall pass analytics"):
+    def __init__(self, data, *, quarters=None, title="Hall-pass analytics"):
         super().__init__()
         self.add_class("passkit-app")
         self.data = data
@@ -461,7 +481,8 @@ class App(widgets.VBox):
         self.sections = [SectionView(section, self) for section in sections()]
         summary = data.summary
         heading = widgets.HTML(
-            f"{STYLE}<h1>{title}</h1><div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
+            f"{STYLE}<h1>{html.escape(title)}</h1>"
+            f"<div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
             f"from {format_range(first, last)}. Preset ranges count back from the last day in the data.</div>")
         self.body = widgets.VBox([s.box for s in self.sections])
         self.children = [heading, filters, self.body]
@@ -485,10 +506,11 @@ class App(widgets.VBox):
         if data_dir:
             data = load(data_dir, timezone, cache_dir=cache_dir)
         elif os.environ.get(ENV_CACHE):
+            hide_tracebacks()
             data = open_cache(Path(os.environ[ENV_CACHE]))
         else:
             raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
-        return cls(data, quarters=quarters)
+        return cls(data, quarters=quarters, title=dashboard_title(os.environ.get(ENV_SCHOOL, "")))
 
     def section(self, name: str) -> "SectionView":
         return next(view for view in self.sections if view.section.name == name)
@@ -559,6 +581,29 @@ class App(widgets.VBox):
             finally:
                 self._quiet = False
         self.refresh()
+
+
+def dashboard_title(school: str = "") -> str:
+    """'Hall-pass analytics - North High': the page's tab and heading (and the login page's)."""
+    return f"Hall-pass analytics - {school}" if school else "Hall-pass analytics"
+
+
+def hide_tracebacks():
+    """In a kernel `passkit dashboard` serves: an error a page's message causes (a malformed widget
+    update) reaches the page as one line, never a traceback with install paths (ipywidgets shows one
+    through the shell), and the comm layer logs such errors without their traceback."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.InteractiveTB.set_mode("Minimal")
+    for name in ("ipykernel.comm", "Comm"):
+        logging.getLogger(name).addFilter(_without_traceback)
+
+
+def _without_traceback(record) -> bool:
+    record.exc_info = record.exc_text = None
+    return True
 
 
 def data_days(data) -> list[dt.date]:

@@ -6,15 +6,15 @@ notebook show no traceback.
 """
 
 import asyncio
-import datetime as dt
 import http.client
 import json
 import re
-import uuid
 
 import pytest
 
 from passkit import serve
+
+from . import kernel_ws
 
 pytestmark = pytest.mark.slow
 
@@ -36,10 +36,7 @@ def server(demo_folder, tmp_path_factory):
 
 
 def get(port, path, cookies=""):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    connection.request("GET", path, headers={"Cookie": cookies} if cookies else {})
-    response = connection.getresponse()
-    return response.status, dict(response.getheaders()), response.read().decode("utf-8", "replace")
+    return kernel_ws.get(port, path, cookies)
 
 
 def page(port):
@@ -71,81 +68,12 @@ def test_the_chart_library_is_served_to_a_logged_in_page(server):
     assert response.status == 200 and b"window.vegaEmbed" in response.read()
 
 
-class Kernel:
-    """The page's kernel websocket, speaking the Jupyter message protocol as the browser does."""
-
-    def __init__(self, port, kernel_id):
-        self.url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token={TOKEN}"
-        self.session = uuid.uuid4().hex
-
-    async def __aenter__(self):
-        from tornado.websocket import websocket_connect
-
-        self.ws = await websocket_connect(self.url)
-        return self
-
-    async def __aexit__(self, *exc):
-        self.ws.close()
-
-    async def send(self, msg_type, content, channel="shell"):
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "msg_type": msg_type, "session": self.session, "username": "test",
-                  "version": "5.3", "date": dt.datetime.now(dt.timezone.utc).isoformat()}
-        await self.ws.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {},
-                                                "content": content, "channel": channel, "buffers": []}))
-        return msg_id
-
-    async def replies(self, msg_id, seconds, until=None):
-        """The messages answering `msg_id` within `seconds` (or up to the first of type `until`)."""
-        found, loop = [], asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while (left := deadline - loop.time()) > 0:
-            try:
-                raw = await asyncio.wait_for(self.ws.read_message(), left)
-            except asyncio.TimeoutError:
-                break
-            if raw is None:
-                raise ConnectionError("the kernel websocket closed")
-            if isinstance(raw, bytes):
-                continue  # binary frames carry buffers; none of ours do
-            message = json.loads(raw)
-            if message.get("parent_header", {}).get("msg_id") == msg_id:
-                found.append(message)
-                if message["msg_type"] == until:
-                    break
-        return found
-
-    async def alive(self):
-        msg_id = await self.send("kernel_info_request", {})
-        replies = await self.replies(msg_id, 10, until="kernel_info_reply")
-        return any(m["msg_type"] == "kernel_info_reply" for m in replies)
-
-    async def state(self, model_id):
-        msg_id = await self.send("comm_msg", {"comm_id": model_id, "data": {"method": "request_state"}})
-        updates = [m for m in await self.replies(msg_id, 10, until="comm_msg") if m["msg_type"] == "comm_msg"]
-        return updates[-1]["content"]["data"]["state"]
-
-    async def update(self, model_id, state):
-        await self.send("comm_msg", {"comm_id": model_id, "data": {"method": "update", "state": state}})
-
-    async def models(self, root):
-        """Every widget under `root`, by model id: its state."""
-        found, todo = {}, [root]
-        while todo:
-            model_id = todo.pop()
-            if model_id in found:
-                continue
-            found[model_id] = await self.state(model_id)
-            todo += [c.removeprefix("IPY_MODEL_") for c in found[model_id].get("children", [])]
-        return found
+def Kernel(port, kernel_id):
+    return kernel_ws.Kernel(port, TOKEN, kernel_id)
 
 
 def session(port):
-    """The kernel id of a fresh page and the id of its app widget."""
-    _, body = page(port)
-    kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', body).group(1)
-    app = re.search(r'widget-view\+json.{0,80}?model_id[\\"]+: [\\"]+([0-9a-f]+)', body).group(1)
-    return kernel_id, app
+    return kernel_ws.session(port, TOKEN)
 
 
 def test_execute_request_from_the_client_is_dropped(server, tmp_path):
@@ -222,3 +150,7 @@ def test_the_configuration_bounds_kernels_and_hides_internals():
     # a page that went away without closing frees its kernel within minutes; open pages keep theirs
     assert 0 < culling["cull_idle_timeout"] <= 900 and 0 < culling["cull_interval"] <= 120
     assert culling["cull_connected"] is False
+    # at most a dozen kernels (~300 MB each) on the 2-core, 24 GB machine; an unclaimed one lives a minute
+    limits, login = config["DashboardKernelManager"], config["DashboardIdentityProvider"]
+    assert 2 <= limits["max_kernels"] <= 12 and 0 < limits["unconnected_kernel_timeout"] <= 120
+    assert 1 <= login["login_failures_allowed"] <= 10 and login["login_lockout_seconds"] >= 10
