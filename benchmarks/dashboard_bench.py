@@ -82,7 +82,7 @@ class Server:
             last = ticks
 
     def kernels(self) -> int:
-        """Kernel processes the server started (children running ipykernel)."""
+        """Kernel processes the server started."""
         return len(serve.kernel_processes(self.process.pid))
 
     def _kernels(self) -> list[tuple[int, int]]:

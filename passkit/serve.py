@@ -282,12 +282,13 @@ def stop(process, timeout: float = 20.0):
 
 
 def kernel_processes(server_pid: int) -> list[int]:
-    """The kernels a spawned server runs: its children running ipykernel."""
+    """The kernels a spawned server runs: its children running passkit's kernel (or a plain ipykernel)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == server_pid and b"ipykernel" in (stat.parent / "cmdline").read_bytes():
+            command = (stat.parent / "cmdline").read_bytes()
+            if int(fields[1]) == server_pid and (b"passkit.kernel" in command or b"ipykernel" in command):
                 found.append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue  # it ended while we looked

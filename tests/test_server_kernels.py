@@ -83,7 +83,7 @@ def close_page(server, kernel_id):
 
 def test_a_storm_of_page_loads_is_capped_and_its_kernels_stop(server):
     assert wait_for_kernels(server, 1, 60) == 1  # the preheated kernel alone
-    answers, peak, done = [], 0, threading.Event()
+    answers, peak = [], 0
 
     def load():
         status, headers, body = kernel_ws.get(server["port"], f"/?token={server['token']}")

@@ -16,7 +16,6 @@ from passkit import serve
 from passkit.errors import PasskitError
 from passkit.login import LoginThrottle
 
-from . import kernel_ws
 
 TOKEN = "login-test-token-0123456789"
 SCHOOL = "North Ridge High"

@@ -18,7 +18,7 @@ from tornado.websocket import WebSocketClosedError, websocket_connect
 from passkit import serve
 
 from . import kernel_ws
-from .kernel_ws import V1, Kernel
+from .kernel_ws import Kernel
 
 pytestmark = pytest.mark.slow
 
