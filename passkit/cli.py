@@ -8,6 +8,7 @@ from .errors import PasskitError
 
 EXAMPLES = """examples:
   passkit demo-data demo/
+  passkit check demo/
   passkit report --data demo/ --start 2026-01-05 --end 2026-03-27 --out out/q3
 """
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser.add_argument("--version", action="version", version=f"passkit {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _check_command(commands)
     _report_command(commands)
     _demo_command(commands)
     _audit_command(commands)
@@ -45,10 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
 def add_data_options(parser, required=True):
     """The options every command that reads exports shares (not required when a parameters file may give them)."""
     parser.add_argument("--data", metavar="DIR", type=Path, required=required,
-                        help="folder holding passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, staff.csv")
-    parser.add_argument("--timezone", default="America/Chicago" if required else None,
-                        help="the school's IANA time zone (default: America/Chicago)")
+                        help="folder of pass exports (any .csv/.xlsx) and optional rooms.csv, roster.csv or "
+                             "users.csv, staff.csv")
+    _timezone_option(parser, required)
     add_parse_options(parser)
+    add_reading_options(parser)
+
+
+def _timezone_option(parser, default=True):
+    parser.add_argument("--timezone", default="America/Chicago" if default else None,
+                        help="the school's IANA time zone (default: America/Chicago)")
 
 
 def add_parse_options(parser):
@@ -60,11 +68,48 @@ def add_parse_options(parser):
     parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
 
 
-def load_data(args, quiet=False):
-    from .data import load
+def add_reading_options(parser):
+    """How rows of exports without a year or a pass id are read (report, check, dashboard)."""
+    parser.add_argument("--year-starts", metavar="YYYY-MM-DD",
+                        help="first day of the school year that times written without a year (SmartPass) fall in "
+                             "(default: the school year, from August 1, containing --start)")
+    parser.add_argument("--drop-identical", action="store_true",
+                        help="drop rows identical in every column to an earlier row (exports without a pass id); "
+                             "by default they are kept and listed as possible duplicates")
 
+
+def load_data(args, quiet=False):
+    from .data import load, school_year_start
+
+    year_starts = getattr(args, "year_starts", None)
+    if not year_starts and getattr(args, "start", None):
+        from .reports import as_date
+
+        year_starts = school_year_start(as_date(args.start, "start"))
     return load(args.data, args.timezone, columns=args.columns, cache_dir=args.cache, refresh=args.refresh,
-                progress=not quiet)
+                progress=not quiet, year_starts=year_starts, drop_identical=getattr(args, "drop_identical", False))
+
+
+def _check_command(commands):
+    parser = commands.add_parser(
+        "check", help="show what passkit reads in a data folder, before any report",
+        description="Read a data folder and print each file with its detected layout and how each column was "
+                    "mapped, its rows and dates, the reports the columns allow (and why others cannot be made), "
+                    "and the first rejected rows. Exit status 0 when the folder can be reported on, 2 otherwise.")
+    parser.add_argument("data", metavar="DIR", type=Path, help="the folder of exports")
+    _timezone_option(parser)
+    add_parse_options(parser)
+    add_reading_options(parser)
+    parser.set_defaults(run=run_check)
+
+
+def run_check(args):
+    from . import check
+
+    data = load_data(args, quiet=True)
+    lines, ok = check.describe(data)
+    print("\n".join(lines))
+    return 0 if ok else 2
 
 
 def _report_command(commands):
@@ -135,6 +180,9 @@ def _demo_command(commands):
     parser.add_argument("--schools", type=int, default=1, help="number of schools (default: %(default)s)")
     parser.add_argument("--students", type=int, default=1500, help="students per school (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=2025, help="random seed (default: %(default)s)")
+    parser.add_argument("--layout", choices=("passkit", "smartpass"), default="passkit",
+                        help="write the passes in passkit's format (default) or as SmartPass's pass-search export "
+                             "(one school)")
     parser.set_defaults(run=run_demo)
 
 
@@ -143,8 +191,10 @@ def run_demo(args):
 
     if args.schools < 1 or args.students < 1:
         raise PasskitError("--schools and --students must be at least 1")
+    if args.layout == "smartpass" and args.schools > 1:
+        raise PasskitError("--layout smartpass writes one school (SmartPass exports have no school column)")
     result = generate(args.out, schools=args.schools, students_per_school=args.students, seed=args.seed,
-                      progress=True)
+                      progress=True, layout=args.layout)
     print(f"Wrote {result['passes_rows']:,} pass rows for {result['schools']} school(s) to {args.out}/")
 
 
