@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import zoneinfo
 from dataclasses import dataclass, field
@@ -156,9 +157,14 @@ def _parse(files, timezone, column_map, root, out, year_out, progress, refresh, 
         raise PasskitError(f"cannot write the cache ({exc.strerror or type(exc).__name__}); choose another "
                            "folder with --cache or $PASSKIT_CACHE", file=root) from None
     except duckdb.IOException as exc:
-        reason = "no space left on the device" if "space" in str(exc).lower() else "DuckDB could not write to it"
-        raise PasskitError(f"cannot write the cache ({reason}); choose another folder with --cache or "
+        raise PasskitError(f"cannot write the cache ({_io_reason(exc)}); choose another folder with --cache or "
                            "$PASSKIT_CACHE", file=root) from None
+
+
+def _io_reason(exc) -> str:
+    """The system's reason in a DuckDB I/O error ('No space left on device'), which carries its errno."""
+    found = re.search(r'"errno":\s*"?(\d+)', str(exc))
+    return os.strerror(int(found.group(1))) if found else "DuckDB could not write to it"
 
 
 def _write_cache_file(path: Path, text: str):

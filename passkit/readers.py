@@ -127,7 +127,7 @@ def _read_csv(path: Path, find, missing=None):
     wanted = sorted(match.columns)
     table, invalid, repaired = _arrow_read(data, delimiter, header_lines[0], names, [names[i] for i in wanted])
     table = table.rename_columns([match.columns[i] for i in wanted])
-    starts = _row_starts(data, delimiter, header_lines[0], table.num_rows + len(invalid))
+    starts, empty_lines = _row_starts(data, delimiter, header_lines[0], table.num_rows + len(invalid))
     if starts is None:
         raise PasskitError("its rows cannot be numbered (an unbalanced quote?)", file=path)
     if invalid:  # rows after the header, numbered from 1, that the parser skipped
@@ -136,13 +136,15 @@ def _read_csv(path: Path, find, missing=None):
     else:
         starts_kept = starts
     table = table.append_column(LINE, pa.array(starts_kept, pa.int64()))
-    rejected, blank = [], 0
+    rejected, blank = [], empty_lines
     for number, text in invalid:
         if text.strip(" \t\r\n" + delimiter):
             rejected.append((int(starts[number - header_lines[0] - 1]), MALFORMED))
         else:  # whitespace or delimiters only: a blank row
             blank += 1
-    controls = _control_characters_suspected(data, delimiter)
+    # line breaks inside values (rows that are not one line each) are control characters too
+    controls = _control_characters_suspected(data, delimiter) or len(starts) + empty_lines != \
+        data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - header_lines[0]
     notes = {"encoding": encoding, "delimiter": {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter],
              "header_line": header_lines[0], "blank_rows": blank, "_controls": controls}
     if repaired:
@@ -275,27 +277,31 @@ def _decoded(table):
     return pa.table(columns, names=table.column_names), sorted(repaired)
 
 
-def _row_starts(data: bytes, delimiter, skip_lines, rows) -> np.ndarray:
-    """The physical line each non-blank row after the header starts on (as the parser counts rows)."""
+def _row_starts(data: bytes, delimiter, skip_lines, rows):
+    """(The physical line each non-empty row after the header starts on, as the parser counts rows;
+    the number of empty lines after the header)."""
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if lines - skip_lines == rows:  # no blank lines and no line breaks inside values: a row is a line
-        return np.arange(skip_lines + 1, skip_lines + rows + 1, dtype=np.int64)
+        return np.arange(skip_lines + 1, skip_lines + rows + 1, dtype=np.int64), 0
     # Otherwise csv (as the parser, quote-aware) tells where each row starts. Latin-1 keeps one
     # character per byte, and line breaks are the same in every encoding read here.
     reader = csv.reader(io.StringIO(data.decode("latin-1"), newline=""), delimiter=delimiter)
     limit = csv.field_size_limit()
     csv.field_size_limit(2 ** 31 - 1)  # a row over 1 MB is rejected later, with its line
-    starts, line = [], 0
+    starts, empty, line = [], 0, 0
     try:
         for cells in reader:
-            if reader.line_num > skip_lines and cells:
-                starts.append(line + 1)
+            if reader.line_num > skip_lines:
+                if cells:
+                    starts.append(line + 1)
+                else:
+                    empty += 1
             line = reader.line_num
     finally:
         csv.field_size_limit(limit)
     if len(starts) != rows:  # the two parsers disagree (never seen): better no numbers than wrong ones
-        return None
-    return np.asarray(starts, dtype=np.int64)
+        return None, 0
+    return np.asarray(starts, dtype=np.int64), empty
 
 
 def _control_characters_suspected(data: bytes, delimiter) -> bool:
