@@ -32,6 +32,7 @@ def describe(data: PassData) -> tuple[list[str], bool]:
     spans = _spans(data)
     for index, entry in enumerate(summary["files"]):
         lines += _file_lines(entry, spans.get(index))
+    lines += [f"  {name}: {what}" for name, what in summary.get("other_files", ())]
     lines += _passes_lines(summary)
     unavailable = report_availability(data)
     lines += ["Reports", "  available: " + ", ".join(r for r in reports.REPORTS if r not in unavailable)]

@@ -96,6 +96,7 @@ def build(files: dict, timezone: str, column_map, out: Path, progress=None, repl
         _reject_implausible(con)
         identical = _find_duplicates_and_students(con, read["derived_ids"], drop_identical)
         summary = _write(con, tmp, read, identical, drop_identical, timezone, year_start)
+        summary["other_files"] = _other_files(files)
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
         _with_dedicated_kiosks(con, _side_table(con, files.get("staff"), STAFF, column_map)).write_parquet(
             str(tmp / "staff.parquet"))
@@ -587,6 +588,16 @@ def _summary(con, out, read, identical, drop_identical, timezone, year_start):
     if kept + duplicates + summary["rows_rejected"] != rows_read:  # the promise every report rests on
         raise AssertionError(f"rows do not add up: {summary}")
     return summary
+
+
+def _other_files(files) -> list:
+    """[file, what passkit does with it] for the data folder's files that are not passes."""
+    read = [[str(Path(files[role]).relative_to(files["root"])), f"read as {role}"]
+            for role in ("rooms", "roster", "users", "staff") if files.get(role)]
+    if files.get("roster") and files.get("users"):
+        read = [entry if entry[1] != "read as users" else [entry[0], "not read: roster.csv gives the grades"]
+                for entry in read]
+    return read + [[name, f"not read: {why}"] for name, why in files.get("ignored", ())]
 
 
 def _identical_count(con, identical) -> int:
