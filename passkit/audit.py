@@ -94,9 +94,10 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
     (default ./outputs). `kernel_argv` replaces the kernel command (tests use it to make kernels fail).
     """
     import passkit
+    from passkit.data import school_year_start
 
     data = passkit.load(params.data, params.timezone, columns=params.columns, cache_dir=params.cache,
-                        refresh=refresh, progress=progress)
+                        refresh=refresh, progress=progress, year_starts=school_year_start(params.period.start))
     data.check_schools(params.schools, each_school, params.data)
     audits = plan(params, data, out=out, all_quarters=all_quarters, each_school=each_school,
                   notebooks=Path(notebooks) if notebooks else NOTEBOOK_DIR)

@@ -29,7 +29,6 @@ from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PAS
                      TRUE_WORDS)
 
 FILE = "_file"
-ISSUER_GIVEN = "_issuer_given"  # the row's file has an issuer column (a blank issuer is then '(no issuer)')
 LINE_BITS = (1 << 40) - 1  # a row_key holds the file's index above its line number
 PLAIN_TIME = "%Y-%m-%dT%H:%M:%S"  # the usual export time: school-local, no offset
 CLOCK_YEARS = (1900, 2200)  # the span of years whose clock changes are looked up
@@ -170,7 +169,8 @@ def _create_macros(con):
 def _read_passes(con, paths, root, column_map, timezone, year_start, progress):
     """Type and check every passes file into the DuckDB table `checked`, one file (or sheet) at a time."""
     grade_map = GradeMap(con)
-    read = {"parts": [], "rejected": [], "provided": set(), "derived_ids": False}
+    # derived_ids, issuers: the indices of the files without a pass id, and of those with an issuer column
+    read = {"parts": [], "rejected": [], "provided": set(), "derived_ids": [], "issuers": []}
     index = 0
     for path, parts in zip(paths, _read_ahead(paths, root, column_map)):
         for part in parts:
@@ -187,9 +187,10 @@ def _read_passes(con, paths, root, column_map, timezone, year_start, progress):
             if part.layout.times:
                 notes.update(_normalise_times(con, part.layout, year_start, path, timezone))
             derived = "pass_id" not in given
-            read["derived_ids"] |= derived
+            read["derived_ids"] += [index] if derived else []
+            read["issuers"] += [index] if "issuer" in given else []
             con.execute(("CREATE TEMP TABLE checked AS " if index == 0 else "INSERT INTO checked BY NAME ")
-                        + _typed(given, derived, "issuer" in given))
+                        + _typed(given, derived))
             con.unregister("raw")
             read["rejected"] += [(part.label, line, reason) for line, reason in part.rejected]
             read["parts"].append({"file": part.label, "rows": table.num_rows + len(part.rejected),
@@ -333,7 +334,7 @@ class GradeMap:
             self.con.executemany("INSERT INTO grade_map VALUES (?, ?)", [(g, grades.normalise(g)) for g in new])
 
 
-def _typed(given, derived_id: bool, issuer_given: bool):
+def _typed(given, derived_id: bool):
     """The query typing and checking the rows of `raw` (one file): its columns plus keys, times, reason.
 
     `given` are the passkit columns the file has: rules about other columns do not apply to it.
@@ -342,18 +343,19 @@ def _typed(given, derived_id: bool, issuer_given: bool):
                        if rule and (column in given or column == "start_time"))
     # No pass id: a stable key from the row's content (identical rows get one key, numbered later)
     content = ", ".join(f"coalesce(r.{c}, chr(0))" for c in RAW_COLUMNS)
-    pass_id = f"'row-' || substr(md5(concat_ws(chr(31), {content})), 1, 16)" if derived_id else "r.pass_id"
+    columns = f"r.* REPLACE ('row-' || substr(md5(concat_ws(chr(31), {content})), 1, 16) AS pass_id)" \
+        if derived_id else "r.*"
     duration = "duration_seconds(r.duration)" if "duration" in given else "CAST(NULL AS DOUBLE)"
     # Most times are plain 'YYYY-MM-DDTHH:MM:SS' wall-clock times on a day without a clock change:
     # those are already school-local and their difference is real minutes, so only the others go
     # through the (slow) time-zone conversion (to the connection's TimeZone). Both ways give the same values.
     query = f"""
         WITH plain AS (
-            SELECT r.* REPLACE ({pass_id} AS pass_id), coalesce(r.school, '') AS school_key, gm.grade AS grade_norm,
+            SELECT {columns}, coalesce(r.school, '') AS school_key, gm.grade AS grade_norm,
                    (CAST(_file AS BIGINT) << 40) + _line AS row_key,  -- file and line in one integer
                    try_strptime(r.start_time, '{PLAIN_TIME}') AS start_plain,
                    try_strptime(r.end_time, '{PLAIN_TIME}') AS end_plain,
-                   {duration} AS duration_seconds, {derived_id} AS derived_id, {issuer_given} AS {ISSUER_GIVEN}
+                   {duration} AS duration_seconds
             FROM raw r LEFT JOIN grade_map gm ON gm.spelling = r.grade),
         easy AS (
             SELECT p.*, start_plain IS NOT NULL AND sc.day IS NULL AS start_easy,
@@ -384,9 +386,11 @@ def _typed(given, derived_id: bool, issuer_given: bool):
                      ELSE end_local END AS end_local,
                 CASE WHEN end_time IS NULL THEN duration_seconds ELSE seconds END AS seconds)
             FROM typed)
-        SELECT *, CASE """ + reasons + " ELSE NULL END AS reason FROM timed"
+        SELECT * EXCLUDE (start_date_only, duration_seconds), CASE """ + reasons + """ ELSE NULL END AS reason
+        FROM timed"""
         return query
-    return query + f"\n        SELECT *, CASE {reasons} ELSE NULL END AS reason FROM typed"
+    return query + f"""
+        SELECT * EXCLUDE (start_date_only, duration_seconds), CASE {reasons} ELSE NULL END AS reason FROM typed"""
 
 
 def _reject_implausible(con):
@@ -412,29 +416,31 @@ def _reject_implausible(con):
 
 
 def _find_duplicates_and_students(con, derived_ids, drop_identical) -> bool:
-    """Tables `duplicates`, `identical` (rows equal in every column, when pass ids are derived),
-    `kept` and `students`. Returns whether any rows are identical."""
+    """Tables `duplicates`, `identical` (rows equal in every column, in the files `derived_ids` whose
+    pass ids are derived), `kept` and `students`. Returns whether any rows are identical."""
+    files = ", ".join(map(str, derived_ids))  # file indices
+    derived, own = (f"_file IN ({files})", f"_file NOT IN ({files})") if derived_ids else ("false", "true")
     # The first copy (by file, then line) of a pass_id in a school is kept. Hashing the keys finds
     # the few candidates; the exact comparison runs on those alone, and the later steps drop
     # duplicates by their integer row_key.
-    con.execute("""
+    con.execute(f"""
         CREATE TEMP TABLE duplicates AS
         SELECT row_key, first_key FROM (
             SELECT row_key, min(row_key) OVER (PARTITION BY school_key, pass_id) AS first_key FROM checked
-            WHERE reason IS NULL AND NOT derived_id AND hash(school_key, pass_id) IN (
-                SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL AND NOT derived_id)
+            WHERE reason IS NULL AND {own} AND hash(school_key, pass_id) IN (
+                SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL AND {own})
                 GROUP BY h HAVING count(*) > 1))
         WHERE row_key <> first_key""")
     # Derived keys are equal only for rows equal in every column: possibly the same pass exported
     # twice, possibly two passes. Kept (numbered -2, -3...) unless --drop-identical.
     con.execute("CREATE TEMP TABLE identical (row_key BIGINT, first_key BIGINT, n BIGINT)")
     if derived_ids:
-        con.execute("""
+        con.execute(f"""
         INSERT INTO identical
         SELECT row_key, first_key, n FROM (
             SELECT row_key, min(row_key) OVER w AS first_key, row_number() OVER (w ORDER BY row_key) AS n
-            FROM checked WHERE reason IS NULL AND derived_id AND hash(school_key, pass_id) IN (
-                SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL AND derived_id)
+            FROM checked WHERE reason IS NULL AND {derived} AND hash(school_key, pass_id) IN (
+                SELECT h FROM (SELECT hash(school_key, pass_id) AS h FROM checked WHERE reason IS NULL AND {derived})
                 GROUP BY h HAVING count(*) > 1)
             WINDOW w AS (PARTITION BY school_key, pass_id))
         WHERE n > 1""")
@@ -487,10 +493,13 @@ def _register_clock_changes(con):
 
 
 def _write(con, out, read, identical, drop_identical, timezone, year_start):
-    con.sql(f"""
+    issuer = "coalesce(k.issuer, '(no issuer)')"  # a file with an issuer column: blank is '(no issuer)'
+    if len(read["issuers"]) < len(read["parts"]):  # a file without one: null
+        issuer = f"CASE WHEN k._file IN ({', '.join(map(str, read['issuers'])) or 'NULL'}) THEN {issuer} END"
+    con.execute(f"""COPY (
         SELECT k.school_key AS school, k.pass_id, k.student_id, s.name AS student_name, s.grade,
                k.origin, k.destination, lower(k.created_by) AS created_by,
-               CASE WHEN k.{ISSUER_GIVEN} THEN coalesce(k.issuer, '(no issuer)') END AS issuer,
+               {issuer} AS issuer,
                coalesce(lower(k.kiosk_mode) IN {TRUE_WORDS}, false) AS kiosk_mode,
                lower(k.pass_type) AS pass_type,
                k.start_local AS start_time, k.end_local AS end_time,
@@ -499,11 +508,11 @@ def _write(con, out, read, identical, drop_identical, timezone, year_start):
                coalesce(k.seconds < 0, false) AS ended_before_start,
                s.own_grade IS NULL AND s.grade <> 'Unknown' AS grade_from_roster,
                k._file AS source_file, k._line AS source_line, s.student_key
-        FROM kept k JOIN students s USING (school_key, student_id)""").write_parquet(
-        str(out / "passes.parquet"), compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        FROM kept k JOIN students s USING (school_key, student_id)
+        ) TO ? (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""", [str(out / "passes.parquet")])
     # One row per student, which per-student reports join on `student_key` (an integer groups faster)
-    con.sql("""SELECT student_key, school_key AS school, student_id, name AS student_name, grade
-               FROM students ORDER BY student_key""").write_parquet(str(out / "students.parquet"))
+    con.execute("""COPY (SELECT student_key, school_key AS school, student_id, name AS student_name, grade
+                   FROM students ORDER BY student_key) TO ? (FORMAT parquet)""", [str(out / "students.parquet")])
     names = [entry["file"] for entry in read["parts"]]
     con.register("file_names", pa.table({"_file": pa.array(range(len(names)), pa.int32()),
                                          "file": pa.array(names, pa.string())}))
@@ -516,7 +525,7 @@ def _write(con, out, read, identical, drop_identical, timezone, year_start):
             SELECT CAST(i.row_key >> 40 AS INTEGER), i.row_key & {LINE_BITS}, 'identical to ' || f1.file
                    || ' line ' || (i.first_key & {LINE_BITS}) || ' (--drop-identical)'
             FROM identical i JOIN file_names f1 ON f1._file = i.first_key >> 40""" if drop_identical else ""
-    con.sql(f"""
+    con.execute(f"""COPY (
         WITH dropped AS (
             SELECT _file, _line, reason FROM checked WHERE reason IS NOT NULL
             UNION ALL
@@ -528,14 +537,14 @@ def _write(con, out, read, identical, drop_identical, timezone, year_start):
             FROM dropped d JOIN checked r USING (_file, _line) JOIN file_names f USING (_file)
             UNION ALL
             SELECT file, line, reason, {", ".join("NULL" for _ in RAW_COLUMNS)} FROM read_rejects)
-        ORDER BY file, line""").write_parquet(str(out / "rejected.parquet"))
+        ORDER BY file, line) TO ? (FORMAT parquet)""", [str(out / "rejected.parquet")])
     if identical:
-        con.sql(f"""
+        con.execute(f"""COPY (
             SELECT f.file, i.row_key & {LINE_BITS} AS line, f1.file AS first_file,
                    i.first_key & {LINE_BITS} AS first_line
             FROM identical i JOIN file_names f ON f._file = i.row_key >> 40
-            JOIN file_names f1 ON f1._file = i.first_key >> 40 ORDER BY i.row_key""").write_parquet(
-            str(out / "identical.parquet"))
+            JOIN file_names f1 ON f1._file = i.first_key >> 40 ORDER BY i.row_key) TO ? (FORMAT parquet)""",
+                    [str(out / "identical.parquet")])
     return _summary(con, out, read, identical, drop_identical, timezone, year_start)
 
 

@@ -101,8 +101,9 @@ def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), 
     from . import charts
 
     charts.use_offline_renderer()
-    data = passkit.load(data_dir, timezone, columns=columns or None, cache_dir=cache_dir or None)
     start, end = reports.as_date(start, "start"), reports.as_date(end, "end")
+    data = passkit.load(data_dir, timezone, columns=columns or None, cache_dir=cache_dir or None,
+                        year_starts=passkit.data.school_year_start(start))  # as `passkit audit` loads it
     out = Path(output_dir) if output_dir else None
     if out:
         out.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,10 @@ MAX_ROW_BYTES = 2 ** 20
 MALFORMED = "the row has the wrong number of fields"
 TOO_LONG = "the row is longer than 1 MB"
 CONTROL = r"[\x00-\x1f\x7f-\x9f]+"  # control characters, which no name or room holds on purpose
-_CONTROL_BYTES = bytes(range(32)) + b"\x7f"
-_NOT_CONTROL = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
+# One pass over a file's bytes keeps these: control characters (line ends too), quotes, and the lead
+# byte of U+0080-U+00BF in UTF-8 (where the C1 controls are).
+_KEPT_BYTES = bytes(range(32)) + b'\x7f"\xc2'
+_NOT_KEPT = bytes(b for b in range(256) if b not in _KEPT_BYTES)
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "s")
 _TIME_COLUMNS = ("start_time", "end_time")
 
@@ -122,16 +124,21 @@ def _read_csv(path: Path, find, missing=None):
     data, encoding = _as_utf8(data)
     if not data or data.isspace():
         raise PasskitError("the file is empty (no header row)", file=path)
-    delimiter, header_lines, match = _find_header(data, find, path, missing)
-    names = [f"c{i}" for i in range(len(header_lines[1]))]
+    delimiter, (header_end, header), match = _find_header(data, find, path, missing)
+    names = [f"c{i}" for i in range(len(header))]
     wanted = sorted(match.columns)
-    table, invalid, repaired = _arrow_read(data, delimiter, header_lines[0], names, [names[i] for i in wanted])
+    kept = data.translate(None, _NOT_KEPT)  # small: mostly the line ends
+    # Only a quote can put a line break inside a value; the parser is a quarter slower allowing for it.
+    quoted = b'"' in kept
+    table, invalid, repaired = _arrow_read(data, delimiter, header_end, names, [names[i] for i in wanted], quoted)
     table = table.rename_columns([match.columns[i] for i in wanted])
-    starts, empty_lines = _row_starts(data, delimiter, header_lines[0], table.num_rows + len(invalid))
+    lines = kept.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    rows = table.num_rows + len(invalid)
+    starts, empty_lines = _row_starts(data, delimiter, header_end, rows, lines)
     if starts is None:
         raise PasskitError("its rows cannot be numbered (an unbalanced quote?)", file=path)
     if invalid:  # rows after the header, numbered from 1, that the parser skipped
-        skipped = np.asarray([number - header_lines[0] for number, _ in invalid], np.int64)
+        skipped = np.asarray([number - header_end for number, _ in invalid], np.int64)
         starts_kept = starts[np.setdiff1d(np.arange(1, len(starts) + 1), skipped, assume_unique=True) - 1]
     else:
         starts_kept = starts
@@ -139,14 +146,13 @@ def _read_csv(path: Path, find, missing=None):
     rejected, blank = [], empty_lines
     for number, text in invalid:
         if text.strip(" \t\r\n" + delimiter):
-            rejected.append((int(starts[number - header_lines[0] - 1]), MALFORMED))
+            rejected.append((int(starts[number - header_end - 1]), MALFORMED))
         else:  # whitespace or delimiters only: a blank row
             blank += 1
     # line breaks inside values (rows that are not one line each) are control characters too
-    controls = _control_characters_suspected(data, delimiter) or len(starts) + empty_lines != \
-        data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - header_lines[0]
+    suspected = _control_characters_suspected(data, kept, delimiter) or rows + empty_lines != lines - header_end
     notes = {"encoding": encoding, "delimiter": {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter],
-             "header_line": header_lines[0], "blank_rows": blank, "_controls": controls}
+             "header_line": header_end, "blank_rows": blank, "_controls": suspected}
     if repaired:
         notes["rows_repaired"] = [int(table.column(LINE)[i].as_py()) for i in repaired]
     return [(None, (match, table, rejected, notes))]
@@ -168,7 +174,19 @@ def _as_utf8(data: bytes) -> tuple[bytes, str]:
 def _find_header(data: bytes, find, path, missing=None):
     """(delimiter, (the header's last physical line, its cells), match): the first of the first 20
     rows that `find` accepts, trying each delimiter in turn."""
-    head = data[:1 << 20]
+    for size in (1 << 14, 1 << 20):  # 20 rows fit in 16 KB but for odd files
+        found = _header_in(data, size, find)
+        if found[0] or len(data) <= size:
+            break
+    match, text, first = found
+    if match:
+        return match
+    raise _no_header(path, text, first, missing)
+
+
+def _header_in(data, size, find):
+    """((delimiter, (header's last line, cells), match) or None, the text searched, the first row)."""
+    head = data[:size]
     if len(data) > len(head) and b"\n" in head:
         head = head[:head.rindex(b"\n") + 1]
     try:
@@ -186,13 +204,13 @@ def _find_header(data: bytes, find, path, missing=None):
                 first = first or cells
                 match = find(cells)
                 if match:
-                    return delimiter, (reader.line_num, cells), match
+                    return (delimiter, (reader.line_num, cells), match), text, first
                 seen += 1
                 if seen == HEADER_ROWS:
                     break
         except csv.Error:
             continue
-    raise _no_header(path, text, first, missing)
+    return None, text, first
 
 
 def _no_header(path, text, first, missing, where=f"the first {HEADER_ROWS} rows"):
@@ -225,7 +243,7 @@ def _known_columns(cells):
     return best
 
 
-def _arrow_read(data, delimiter, skip_lines, names, wanted):
+def _arrow_read(data, delimiter, skip_lines, names, wanted, quoted=True):
     """(table of the wanted columns, [(row number, text) of malformed rows], indices of repaired rows)."""
     invalid = []
 
@@ -237,7 +255,7 @@ def _arrow_read(data, delimiter, skip_lines, names, wanted):
         return pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=skip_lines, column_names=names),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=skip),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted, invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types={n: kind for n in wanted},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
 
@@ -277,10 +295,9 @@ def _decoded(table):
     return pa.table(columns, names=table.column_names), sorted(repaired)
 
 
-def _row_starts(data: bytes, delimiter, skip_lines, rows):
+def _row_starts(data: bytes, delimiter, skip_lines, rows, lines):
     """(The physical line each non-empty row after the header starts on, as the parser counts rows;
-    the number of empty lines after the header)."""
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    the number of empty lines after the header), given the file's number of lines."""
     if lines - skip_lines == rows:  # no blank lines and no line breaks inside values: a row is a line
         return np.arange(skip_lines + 1, skip_lines + rows + 1, dtype=np.int64), 0
     # Otherwise csv (as the parser, quote-aware) tells where each row starts. Latin-1 keeps one
@@ -304,14 +321,14 @@ def _row_starts(data: bytes, delimiter, skip_lines, rows):
     return np.asarray(starts, dtype=np.int64), empty
 
 
-def _control_characters_suspected(data: bytes, delimiter) -> bool:
-    """True when the bytes hold control characters other than line ends (and the tab delimiter):
-    cheap enough for every file; the exact per-value work runs only then."""
-    found = data.translate(None, _NOT_CONTROL)
-    rest = found.replace(b"\n", b"").replace(b"\t", b"" if delimiter == "\t" else b"\t")
-    if rest.replace(b"\r", b"") or (b"\r" in rest and rest.count(b"\r") != found.count(b"\n")):
+def _control_characters_suspected(data: bytes, kept: bytes, delimiter) -> bool:
+    """True when the bytes hold control characters other than line ends (and the tab delimiter),
+    judged from `kept` (see _KEPT_BYTES): cheap for every file; the per-value work runs only then."""
+    rest = kept.replace(b'"', b"").replace(b"\xc2", b"").replace(b"\n", b"")
+    rest = rest.replace(b"\t", b"" if delimiter == "\t" else b"\t")
+    if rest.replace(b"\r", b"") or (b"\r" in rest and rest.count(b"\r") != kept.count(b"\n")):
         return True
-    return b"\xc2" in data and re.search(rb"\xc2[\x80-\x9f]", data) is not None
+    return b"\xc2" in kept and re.search(rb"\xc2[\x80-\x9f]", data) is not None
 
 
 # ---- XLSX ------------------------------------------------------------------------------------------
@@ -439,9 +456,11 @@ def _finish(table, rejected, notes):
         long = pc.greater(total, MAX_ROW_BYTES)
         rejected = rejected + [(line, TOO_LONG) for line in table.column(LINE).filter(long).to_pylist()]
         table = table.filter(pc.invert(long))
-    if values:
-        empty = pc.is_null(table.column(values[0]))
-        for name in values[1:]:
+    # a blank row has no start time: look at the others only when some start time is missing
+    first = "start_time" if "start_time" in values else (values[0] if values else None)
+    if first and table.column(first).null_count:
+        empty = pc.is_null(table.column(first))
+        for name in values:
             empty = pc.and_(empty, pc.is_null(table.column(name)))
         blank = int(pc.sum(empty).as_py() or 0)
         if blank:
