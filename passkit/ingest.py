@@ -235,20 +235,17 @@ def _normalise_times(con, layout, year_start, path, timezone) -> dict:
     dated = [f for f in layout.times if has_year(f)]
     yearless = [f"%Y/{f}" for f in layout.times if not has_year(f)]
 
-    def formats(items):
-        return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in items) + "]"
-
-    def with_year(column):
-        return f"strftime(try_strptime({column}, {formats(dated)}), '{PLAIN_TIME}')" if dated else "NULL"
+    def with_year(column):  # the formats are bound as parameters: a column map's are the user's text
+        return f"strftime(try_strptime({column}, $dated), '{PLAIN_TIME}')" if dated else "NULL"
 
     # '2000/' first: a leap year, so that 2/29 parses before its real year is known
-    undated = {c: f"try_strptime('2000/' || {c}, {formats(yearless)})" if yearless else "CAST(NULL AS TIMESTAMP)"
+    undated = {c: f"try_strptime('2000/' || {c}, $yearless)" if yearless else "CAST(NULL AS TIMESTAMP)"
                for c in ("start_time", "end_time")}
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE vendor_times AS
         SELECT *, {undated['start_time']} AS _start_2000, {undated['end_time']} AS _end_2000,
                {with_year('start_time')} AS _start_dated, {with_year('end_time')} AS _end_dated
-        FROM raw""")
+        FROM raw""", {name: formats for name, formats in (("dated", dated), ("yearless", yearless)) if formats})
     notes = {}
     rows = con.execute("SELECT count(*) FROM vendor_times WHERE _start_dated IS NULL AND _start_2000 IS NOT NULL"
                        ).fetchall()[0][0]
