@@ -187,8 +187,8 @@ def load_column_map(path) -> Layout | None:
 def _yaml(text, source):
     import yaml  # only when exports are parsed or a column map is read: opening a cache stays quick
 
-    try:
-        return yaml.safe_load(text) or {}
+    try:  # libyaml's loader when installed: the layouts are read on every parse
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise PasskitError("is not valid YAML", file=source, line=None if line is None else line + 1) from None
