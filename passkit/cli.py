@@ -270,7 +270,8 @@ def _audit_command(commands):
                "  passkit audit --data demo-data --start 2026-01-05 --end 2026-03-27 --out q3-audit")
     parser.add_argument("parameters", nargs="?", metavar="PARAMETERS.yaml", type=Path,
                         help="parameters file (see parameters/); relative paths in it are relative to its folder")
-    parser.add_argument("--data", metavar="DIR", type=Path, help="folder of exports (passes*.csv/xlsx, ...)")
+    parser.add_argument("--data", metavar="DIR", type=Path,
+                        help="folder of exports (any .csv/.xlsx; see passkit check)")
     parser.add_argument("--start", help="first day, YYYY-MM-DD")
     parser.add_argument("--end", help="last day, YYYY-MM-DD (included)")
     parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")

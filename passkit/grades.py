@@ -20,7 +20,8 @@ _ORDINAL = re.compile(r"^0*(\d{1,2})(\.0+)?\s*(st|nd|rd|th)?$")
 
 
 def normalise(raw) -> str:
-    """'09', 'Grade 9', '9th', '10.0', 'Junior', 'KG', 'PreK' -> '9', '10', '11', 'K', 'PK'; blank or unknown -> 'Unknown'."""
+    """'09', 'Grade 9', '9th', '10.0', 'Junior', 'KG', 'PreK' -> '9', '10', '11', 'K', 'PK';
+    blank or unknown -> 'Unknown'."""
     if raw is None:
         return UNKNOWN
     text = _NOISE.sub("", str(raw).strip().lower()).strip()

@@ -341,15 +341,14 @@ def _read_xlsx(path: Path, find, missing=None):
     found, ignored, first = [], [], None
     try:
         for sheet in book.worksheets:
-            rows = sheet.iter_rows()
+            rows = enumerate(sheet.iter_rows(min_row=1), start=1)  # (row number, cells); gaps come as empty rows
             match, header_row, seen = None, 0, 0
-            for cells in rows:
+            for header_row, cells in rows:
                 values = [_cell_text(c, None) for c in cells]
                 if not any(v for v in values):
                     continue
                 first = first or values
                 match = find([v or "" for v in values])
-                header_row = cells[0].row if cells and hasattr(cells[0], "row") else seen + 1
                 seen += 1
                 if match or seen == HEADER_ROWS:
                     break
@@ -367,11 +366,11 @@ def _read_xlsx(path: Path, find, missing=None):
 
 
 def _sheet_table(rows, match, header_row):
+    """The rows after a sheet's header (`rows` yields (row number, cells)) as a table of passkit columns."""
     wanted = sorted(match.columns)
     values = {i: [] for i in wanted}
-    lines, blank, number = [], 0, header_row
-    for cells in rows:
-        number = cells[0].row if cells and getattr(cells[0], "row", None) else number + 1
+    lines, blank = [], 0
+    for number, cells in rows:
         texts = [_cell_text(cells[i], match.columns[i]) if i < len(cells) else None for i in wanted]
         if not any(t and t.strip() for t in texts):
             blank += 1

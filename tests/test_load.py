@@ -1,6 +1,7 @@
 """Loading exports: time zones, duplicates, every reject reason, rosters, column maps, errors."""
 
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -87,6 +88,12 @@ def test_every_reject_reason_is_named_with_file_and_line(folder, row, reason):
     assert rejected[["file", "line", "reason"]].values.tolist() == [["passes.csv", 3, reason]]
     assert data.summary["rejected_by_reason"] == {reason: 1}
     assert data.summary["passes_kept"] == 1
+
+
+def test_every_reject_reason_is_in_the_readme():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for reason in [*ingest.READ_REJECTS, *(rule[2] for rule in ingest.REJECT_RULES), "duplicate pass_id"]:
+        assert f"`{reason}" in readme, reason
 
 
 def test_the_counts_add_up_and_values_are_trimmed_and_case_insensitive(folder):

@@ -236,3 +236,18 @@ def test_excel_serial_numbers_and_date_cells(tmp_path):
         "1": "2026-01-05 09:00:00", "3": "2026-01-05 00:00:00"}
     assert frame.set_index("pass_id")["minutes"]["1"] == 10.0
     assert rejected(data) == [["passes.xlsx", 3, "start_time has no time of day"]]
+
+
+def test_spreadsheet_rows_keep_their_numbers_across_gaps_and_offset_columns(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for column, name in enumerate(HEADER, start=2):  # the table starts at B2
+        sheet.cell(row=2, column=column, value=name)
+    for row, values in ((4, pass_row(1)), (7, pass_row(2, origin=""))):  # rows 3, 5 and 6 were never written
+        for column, value in enumerate(values, start=2):
+            sheet.cell(row=row, column=column, value=value)
+    (tmp_path / "d").mkdir()
+    book.save(tmp_path / "d" / "passes.xlsx")
+    data = load(tmp_path)
+    assert data.summary["files"][0]["header_line"] == 2
+    assert kept_lines(data) == [4] and rejected(data) == [["passes.xlsx", 7, "missing origin"]]
