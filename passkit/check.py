@@ -37,6 +37,7 @@ def describe(data: PassData) -> tuple[list[str], bool]:
     unavailable = report_availability(data)
     lines += ["Reports", "  available: " + ", ".join(r for r in reports.REPORTS if r not in unavailable)]
     lines += [f"  unavailable: {name} ({reason})" for name, reason in unavailable.items()]
+    lines += _identical_lines(data, summary)
     lines += _rejected_lines(data, summary["rows_rejected"] + summary["duplicates_dropped"])
     ok = summary["passes_kept"] > 0
     if not ok:
@@ -103,6 +104,16 @@ def _passes_lines(summary):
 
 def _rows(count):
     return f"{count:,} row" + ("" if count == 1 else "s")
+
+
+def _identical_lines(data, summary):
+    if not summary.get("possible_duplicates") or summary.get("possible_duplicates_dropped"):
+        return []
+    rows = data.possible_duplicates().head(REJECTED_SHOWN)
+    lines = [f"Possible duplicates (the first {len(rows)} of {summary['possible_duplicates']:,}), kept"]
+    lines += [f"  {row.file} line {row.line}: identical to {row.first_file} line {row.first_line}"
+              for row in rows.itertuples()]
+    return lines
 
 
 def _rejected_lines(data, count):

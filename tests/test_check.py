@@ -70,3 +70,17 @@ def test_report_availability(tmp_path):
     data = passkit.load(tmp_path / "no-issuer", cache_dir=tmp_path / "c")
     assert data.columns_missing == {"issuer"}
     assert check.report_availability(data) == {"staff_usage": "the export has no issuer column"}
+
+
+def test_possible_duplicates_are_listed(tmp_path, capsys):
+    write_smartpass(tmp_path / "d", [smartpass_row(), smartpass_row(), smartpass_row(sid="S2")])
+    code, out, _ = run_check(capsys, tmp_path / "d", "--cache", tmp_path / "c", "--year-starts", "2025-08-01")
+    assert code == 0
+    assert "  1 row identical in every column to an earlier row (possibly one pass exported twice): kept; " \
+           "--drop-identical drops them" in out
+    assert "Possible duplicates (the first 1 of 1), kept\n  SmartPass-PassSearch.csv line 3: identical to " \
+           "SmartPass-PassSearch.csv line 2\n" in out
+    code, out, _ = run_check(capsys, tmp_path / "d", "--cache", tmp_path / "c", "--year-starts", "2025-08-01",
+                             "--drop-identical")
+    assert code == 0 and "Possible duplicates" not in out
+    assert "  SmartPass-PassSearch.csv line 3: identical to SmartPass-PassSearch.csv line 2 (--drop-identical)" in out
