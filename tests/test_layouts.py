@@ -70,6 +70,14 @@ def test_smartpass_export_in_any_column_order(tmp_path):
     assert data.summary["year_less_times"]["rows"] == 6
 
 
+def test_smartpass_with_hidden_columns(tmp_path):
+    write_smartpass(tmp_path / "d", [smartpass_row()], ["Email", "Origin", "Destination", "Pass start time"])
+    data = load(tmp_path / "d", tmp_path / "c", year_starts="2025-08-01")
+    assert data.summary["files"][0]["layout"] == "smartpass"
+    assert passes(data, "student_id", "start_time", "end_time") == [
+        ["ana@students.example.org", "2026-03-04 09:05:00", "-"]]
+
+
 def test_reports_from_an_export_without_creator_or_pass_type(tmp_path, capsys):
     write_smartpass(tmp_path / "d", [smartpass_row(), smartpass_row(name="Bo Lee", sid="S2", start="3/04 1:00 PM")])
     data = load(tmp_path / "d", tmp_path / "c", year_starts="2025-08-01")
