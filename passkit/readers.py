@@ -129,8 +129,17 @@ def _read_csv(path: Path, find, missing=None):
     wanted = sorted(match.columns)
     kept = data.translate(None, _NOT_KEPT)  # small: mostly the line ends
     # Only a quote can put a line break inside a value; the parser is a quarter slower allowing for it.
-    quoted = b'"' in kept
-    table, invalid, repaired = _arrow_read(data, delimiter, header_end, names, [names[i] for i in wanted], quoted)
+    quoted, repaired = b'"' in kept, []
+    columns = [names[i] for i in wanted]
+    try:
+        table, invalid = _arrow_read(data, delimiter, header_end, names, columns, quoted, threads=True), []
+    except pa.ArrowInvalid:  # a malformed row, or text that is not UTF-8: read again, row by row
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            data, repaired, encoding = _repaired(data)
+        invalid = []
+        table = _arrow_read(data, delimiter, header_end, names, columns, quoted, threads=False, invalid=invalid)
     table = table.rename_columns([match.columns[i] for i in wanted])
     lines = kept.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     rows = table.num_rows + len(invalid)
@@ -154,7 +163,7 @@ def _read_csv(path: Path, find, missing=None):
     notes = {"encoding": encoding, "delimiter": {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter],
              "header_line": header_end, "blank_rows": blank, "_controls": suspected}
     if repaired:
-        notes["rows_repaired"] = [int(table.column(LINE)[i].as_py()) for i in repaired]
+        notes["rows_repaired"] = repaired
     return [(None, (match, table, rejected, notes))]
 
 
@@ -243,56 +252,36 @@ def _known_columns(cells):
     return best
 
 
-def _arrow_read(data, delimiter, skip_lines, names, wanted, quoted=True):
-    """(table of the wanted columns, [(row number, text) of malformed rows], indices of repaired rows)."""
-    invalid = []
-
+def _arrow_read(data, delimiter, skip_lines, names, wanted, quoted, threads, invalid=None):
+    """The wanted columns as text. Without `invalid`, a malformed row raises ArrowInvalid; with it,
+    it is skipped and (row number, text) appended (only a single-threaded read numbers rows)."""
     def skip(row):  # a row with too few or too many fields is rejected, not fatal
         invalid.append((row.number, row.text))
         return "skip"
 
-    def read(threads, kind=pa.string()):
-        return pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=skip_lines, column_names=names),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted, invalid_row_handler=skip),
-            convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types={n: kind for n in wanted},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-
-    try:
-        table = read(True)
-        if invalid:  # only a single-threaded read numbers the malformed rows
-            invalid.clear()
-            table = read(False)
-        return table, invalid, []
-    except pa.ArrowInvalid as exc:
-        if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
-            raise
-    invalid.clear()
-    table, repaired = _decoded(read(False, pa.binary()))
-    return table, invalid, repaired
+    return pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(use_threads=threads, skip_rows=skip_lines, column_names=names),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted,
+                                         invalid_row_handler=skip if invalid is not None else None),
+        convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types={n: pa.string() for n in wanted},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
-def _decoded(table):
-    """Binary columns as text: UTF-8 where valid; a value that is not (a Windows-1252 byte in a UTF-8
-    file, or a whole file saved by Excel on Windows) is decoded as Windows-1252. Returns the table and
-    the indices of the repaired rows."""
-    columns, repaired = [], set()
-    for column in table.columns:
-        try:
-            columns.append(column.cast(pa.string()))
+def _repaired(data: bytes) -> tuple[bytes, list, str]:
+    """The bytes with each line that is not UTF-8 read as Windows-1252 (a byte Excel wrote for 'ë' in
+    an otherwise UTF-8 file, or a whole file Excel saved on Windows); the repaired lines; the encoding."""
+    lines, repaired, foreign = data.split(b"\n"), [], 0
+    for number, line in enumerate(lines):
+        if line.isascii():
             continue
-        except pa.ArrowInvalid:
-            pass
-        values = column.to_pylist()
-        for index, value in enumerate(values):
-            try:
-                values[index] = value.decode("utf-8")
-            except UnicodeDecodeError:
-                values[index] = value.decode("cp1252", errors="replace")
-                repaired.add(index)
-        columns.append(pa.array(values, pa.string()))
-    return pa.table(columns, names=table.column_names), sorted(repaired)
+        foreign += 1
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            lines[number] = line.decode("cp1252", errors="replace").encode("utf-8")
+            repaired.append(number + 1)
+    return b"\n".join(lines), repaired, "windows-1252" if len(repaired) == foreign else "utf-8"
 
 
 def _row_starts(data: bytes, delimiter, skip_lines, rows, lines):

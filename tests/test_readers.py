@@ -251,3 +251,15 @@ def test_spreadsheet_rows_keep_their_numbers_across_gaps_and_offset_columns(tmp_
     data = load(tmp_path)
     assert data.summary["files"][0]["header_line"] == 2
     assert kept_lines(data) == [4] and rejected(data) == [["passes.xlsx", 7, "missing origin"]]
+
+
+def test_a_malformed_row_that_is_not_utf8_is_rejected_quietly(tmp_path, capfd):
+    (tmp_path / "d").mkdir()
+    text = lines([HEADER, pass_row(1, name="Zoë Adams"), pass_row(2, student="S2", name="Zoë Brown")[:3]])
+    (tmp_path / "d" / "passes.csv").write_bytes(text.encode("cp1252"))
+    data = load(tmp_path)
+    assert rejected(data) == [["passes.csv", 3, "the row has the wrong number of fields"]]
+    entry = data.summary["files"][0]
+    assert entry["encoding"] == "windows-1252" and entry["rows_repaired_lines"] == [2, 3]
+    captured = capfd.readouterr()
+    assert captured.err == "" and "Zo" not in captured.out
