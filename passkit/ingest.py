@@ -201,7 +201,7 @@ def _read_passes(con, paths, root, column_map, timezone, year_start, progress):
 
 
 def _public(notes):
-    """The reading notes the summary keeps: counts, and the first few lines of repaired rows."""
+    """The reading notes the summary keeps: counts, and the first 20 repaired lines."""
     notes = {key: value for key, value in notes.items() if not key.startswith("_")}
     if "rows_repaired" in notes:
         lines = notes.pop("rows_repaired")
