@@ -56,7 +56,9 @@ def _file_lines(entry, span):
     dates = f", {first} to {last}" if first else ""
     lines = [f"  {entry['file']}: {entry.get('layout_title', entry.get('layout', ''))}; {entry['rows']:,} rows, "
              f"{kept:,} passes kept{dates}"]
-    mapping = ", ".join(f"{theirs} -> {ours}" for theirs, ours in entry.get("columns", {}).items())
+    # a header that already is the column's name is shown once
+    mapping = ", ".join(ours if theirs == ours else f"{theirs} -> {ours}"
+                        for theirs, ours in entry.get("columns", {}).items())
     lines.append(f"    columns: {mapping}")
     how = []
     if entry.get("header_line", 1) != 1:
