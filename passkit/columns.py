@@ -18,6 +18,8 @@ pairs is read as the `columns` section.
       created_by: {Staff: teacher}
     synonyms:                         # the generic layout: passkit column -> headers it may have
       start_time: [Time Out, Out Time]
+    passthrough: false                # read only the headers above (default: headers that are passkit
+                                      # column names, such as 'start_time', are read as those too)
 
 A header row is the first of a file's first 20 rows with a student (id or email), a room (origin or
 destination) and a start time under one layout. Layouts are tried most specific first; the generic

@@ -135,7 +135,7 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
 
 
 def _files_changed():
-    from .ingest import FilesChanged
+    from .ingest import FilesChanged  # ingest (and its imports) only when exports are parsed
 
     return FilesChanged
 
