@@ -102,7 +102,8 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
     from . import engine
 
     data = passkit.load(params.data, params.timezone, columns=params.columns, cache_dir=params.cache,
-                        refresh=refresh, progress=progress)
+                        refresh=refresh, progress=progress, year_starts=params.school_year_start,
+                        drop_identical=params.drop_identical)
     data.check_schools(params.schools, each_school, params.data)
     year = _year_folder(params, out) if all_quarters else None
     audits = plan(params, data, out=out if not all_quarters else year, all_quarters=all_quarters,

@@ -9,6 +9,7 @@ from .errors import PasskitError
 
 EXAMPLES = """examples:
   passkit demo-data demo/
+  passkit check demo/
   passkit report --data demo/ --start 2026-01-05 --end 2026-03-27 --out out/q3
   passkit audit parameters/2025-26.yaml --all-quarters
   passkit dashboard parameters/2025-26.yaml
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     parser.add_argument("--version", action="version", version=f"passkit {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _check_command(commands)
     _report_command(commands)
     _demo_command(commands)
     _audit_command(commands)
@@ -54,8 +56,8 @@ def add_settings(parser, *, need_range=True):
                         help="parameters file (see parameters/); options given here override it; relative paths "
                              "in it are relative to its own folder")
     parser.add_argument("--data", metavar="DIR", type=Path,
-                        help="folder of exports: passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, "
-                             "staff.csv")
+                        help="folder of pass exports (any .csv/.xlsx; see passkit check) and optional rooms.csv, "
+                             "roster.csv or users.csv, staff.csv")
     parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
     if need_range:
         parser.add_argument("--start", help="first day, YYYY-MM-DD")
@@ -66,10 +68,21 @@ def add_settings(parser, *, need_range=True):
     parser.add_argument("--cache", metavar="DIR", type=Path,
                         help="where the parsed Parquet cache lives (default: $PASSKIT_CACHE or ~/.cache/passkit)")
     parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
+    add_reading_options(parser)
     options = parser.add_argument_group("report options")
     for option in registry.options().values():
         options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default), metavar="N",
                              help=f"{option.help} (default: {option.default})")
+
+
+def add_reading_options(parser):
+    """How rows of exports without a year or a pass id are read."""
+    parser.add_argument("--year-starts", metavar="YYYY-MM-DD",
+                        help="first day of the school year that times written without a year (SmartPass) fall in "
+                             "(default: the school year, from August 1, containing the range's start)")
+    parser.add_argument("--drop-identical", action="store_true",
+                        help="drop rows identical in every column to an earlier row (exports without a pass id); "
+                             "by default they are kept and listed as possible duplicates")
 
 
 def read_settings(args, *, need_range=True):
@@ -78,17 +91,46 @@ def read_settings(args, *, need_range=True):
 
     chosen = {name[len("option_"):]: value for name, value in vars(args).items()
               if name.startswith("option_") and value is not None}
-    return params.build(args.parameters, need_range=need_range, report_options=chosen, data=args.data,
-                        timezone=args.timezone, start=getattr(args, "start", None), end=getattr(args, "end", None),
-                        schools=args.school, grades=getattr(args, "grade", None), columns=args.columns,
-                        cache=args.cache, quarters=getattr(args, "quarters", None))
+    return params.build(getattr(args, "parameters", None), need_range=need_range, report_options=chosen,
+                        data=args.data, timezone=args.timezone, start=getattr(args, "start", None),
+                        end=getattr(args, "end", None), schools=getattr(args, "school", None),
+                        grades=getattr(args, "grade", None), columns=args.columns, cache=args.cache,
+                        quarters=getattr(args, "quarters", None), year_starts=args.year_starts,
+                        drop_identical=args.drop_identical or None)
 
 
 def load_data(settings, refresh=False, quiet=False):
     from .data import load
 
     return load(settings.data, settings.timezone, columns=settings.columns, cache_dir=settings.cache,
-                refresh=refresh, progress=not quiet)
+                refresh=refresh, progress=not quiet, year_starts=settings.school_year_start,
+                drop_identical=settings.drop_identical)
+
+
+def _check_command(commands):
+    parser = commands.add_parser(
+        "check", help="show what passkit reads in a data folder, before any report",
+        description="Read a data folder and print each file with its detected layout and how each column was "
+                    "mapped, its rows and dates, the reports the columns allow (and why others cannot be made), "
+                    "and the first rejected rows. Exit status 0 when the folder can be reported on, 2 otherwise.")
+    parser.add_argument("data", metavar="DIR", type=Path, help="the folder of exports")
+    parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
+    parser.add_argument("--columns", metavar="MAP.yaml", type=Path,
+                        help="column-mapping file for another vendor's export headers")
+    parser.add_argument("--cache", metavar="DIR", type=Path,
+                        help="where the parsed Parquet cache lives (default: $PASSKIT_CACHE or ~/.cache/passkit)")
+    parser.add_argument("--refresh", action="store_true", help="re-parse the exports even if they did not change")
+    add_reading_options(parser)
+    parser.set_defaults(run=run_check)
+
+
+def run_check(args):
+    from . import check
+
+    data = load_data(read_settings(args, need_range=False), args.refresh, quiet=True)
+    lines, ok = check.describe(data)
+    print("\n".join(lines))
+    return 0 if ok else 2
 
 
 def _report_command(commands):
@@ -163,6 +205,9 @@ def _demo_command(commands):
     parser.add_argument("--schools", type=int, default=1, help="number of schools (default: %(default)s)")
     parser.add_argument("--students", type=int, default=1500, help="students per school (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=2025, help="random seed (default: %(default)s)")
+    parser.add_argument("--layout", choices=("passkit", "smartpass"), default="passkit",
+                        help="write the passes in passkit's format (default) or as SmartPass's pass-search export "
+                             "(one school)")
     parser.set_defaults(run=run_demo)
 
 
@@ -171,8 +216,10 @@ def run_demo(args):
 
     if args.schools < 1 or args.students < 1:
         raise PasskitError("--schools and --students must be at least 1")
+    if args.layout == "smartpass" and args.schools > 1:
+        raise PasskitError("--layout smartpass writes one school (SmartPass exports have no school column)")
     result = generate(args.out, schools=args.schools, students_per_school=args.students, seed=args.seed,
-                      progress=True)
+                      progress=True, layout=args.layout)
     print(f"Wrote {result['passes_rows']:,} pass rows for {result['schools']} school(s) to {args.out}/")
 
 

@@ -1,8 +1,11 @@
 """`passkit.load`: a data folder in, a `PassData` out (backed by the Parquet cache and DuckDB)."""
 
+import datetime as dt
 import hashlib
 import json
 import os
+import re
+import shutil
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -13,11 +16,13 @@ import narwhals as nw
 import pandas as pd
 
 from . import __version__
-from .columns import ColumnMap, load_column_map
+from .columns import load_column_map
 from .errors import PasskitError
-from .schema import PASS_FILES
+from .schema import EXPORT_SUFFIXES, PASSKIT_OUTPUTS, READ_SIDE_FILES, SIDE_FILES
 
-CACHE_FORMAT = 3  # bump when the cache's columns or rules change
+CACHE_FORMAT = 4  # bump when the cache's columns or rules change
+SIDE_ROLES = READ_SIDE_FILES  # rooms, roster, users, staff
+PARSE_ATTEMPTS = 2  # an export that changes while it is parsed is parsed again, once
 
 
 @dataclass
@@ -52,6 +57,11 @@ class PassData:
         return nw.from_native(self.con.view("staff"))
 
     @property
+    def columns_missing(self) -> frozenset:
+        """The pass columns (schema.PASS_COLUMNS) no export provided, such as created_by for SmartPass."""
+        return frozenset(self.summary.get("columns_missing", ()))
+
+    @property
     def schools(self) -> list[str]:
         return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM students ORDER BY 1").fetchall()]
 
@@ -67,38 +77,125 @@ class PassData:
 
     def rejected(self, schools=None) -> pd.DataFrame:
         """The rows not kept, with their reason; with `schools`, only rows that name one of them."""
-        rows = self.con.sql(f"SELECT * FROM read_parquet('{self.cache / 'rejected.parquet'}')")
+        rows = self.con.read_parquet(str(self.cache / "rejected.parquet"))
         if schools:
             rows = rows.filter(duckdb.ColumnExpression("school").isin(*map(duckdb.ConstantExpression, schools)))
         return rows.df()
 
+    def possible_duplicates(self) -> pd.DataFrame:
+        """Rows identical in every column to an earlier row (file, line, first_file, first_line): in
+        exports without a pass id these may be one pass exported twice. Kept unless --drop-identical."""
+        path = self.cache / "identical.parquet"
+        if not path.exists():
+            return pd.DataFrame({"file": [], "line": [], "first_file": [], "first_line": []})
+        return self.con.read_parquet(str(path)).df()
 
-def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir=None,
-         refresh: bool = False, progress: bool = False) -> PassData:
+
+def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir=None, refresh: bool = False,
+         progress: bool = False, year_starts=None, drop_identical: bool = False) -> PassData:
     """Load the exports in `data_dir`, parsing them only when they changed since the last load.
 
     `columns` is an optional column-mapping YAML (see `passkit.columns`); `cache_dir` defaults to
     $PASSKIT_CACHE or ~/.cache/passkit. The data folder itself is only ever read. `progress` shows
     a bar on stderr while exports are parsed.
+
+    Times written without a year (SmartPass) fall in the school year that starts on `year_starts`
+    (a date; `school_year_start(day)` gives the one containing a day); without it, see
+    `ingest.fallback_year_start`. `drop_identical` drops rows identical in every column to an
+    earlier one (in exports without a pass id); by default they are kept and listed.
     """
     data_dir = Path(data_dir).expanduser()
     if not data_dir.is_dir():
         raise PasskitError("data folder not found", file=data_dir)
     check_timezone(timezone)
+    year_starts = _as_date(year_starts)
     column_map = load_column_map(columns)
-    files = find_files(data_dir)
-    key = _fingerprint(files, timezone, column_map)
-    out = _cache_root(cache_dir) / f"{key[:20]}"
-    if refresh or not (out / "summary.json").exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-        from tqdm.auto import tqdm  # these two only when exports are parsed: opening a cache stays quick
+    root = _cache_root(cache_dir)
+    for attempt in range(PARSE_ATTEMPTS):
+        files = find_files(data_dir)
+        key = _fingerprint(files, timezone, column_map, drop_identical)
+        out, year_out = root / key[:20], root / _year_key(key, year_starts)[:20]
+        marker = root / f"{key[:20]}.yearless"  # these exports have times without a year
+        if not refresh:
+            for folder in (out, year_out if marker.exists() else None):
+                if folder and (folder / "summary.json").exists():
+                    return open_cache(folder)
+        try:
+            summary = _parse(files, timezone, column_map, root, out, year_out, progress, refresh, year_starts,
+                             drop_identical)
+        except _files_changed() as exc:
+            if attempt + 1 == PARSE_ATTEMPTS:
+                raise PasskitError("changed while it was read (is the export still being written?); run again "
+                                   "once it is complete", file=data_dir / str(exc)) from None
+            continue
+        if "year_less_times" in summary:
+            _write_cache_file(marker, "")
+            return open_cache(year_out)
+        return open_cache(out)
 
-        from . import ingest
 
+def _files_changed():
+    from .ingest import FilesChanged  # ingest (and its imports) only when exports are parsed
+
+    return FilesChanged
+
+
+def _parse(files, timezone, column_map, root, out, year_out, progress, refresh, year_starts, drop_identical):
+    from tqdm.auto import tqdm  # these two only when exports are parsed: opening a cache stays quick
+
+    from . import ingest
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_stale_builds(root)
         with tqdm(total=len(files["passes"]), desc="parsing exports", unit="file", disable=None if progress else True,
                   leave=False) as bar:
-            ingest.build(files, timezone, column_map, out, lambda name: bar.update(), replace=refresh)
-    return open_cache(out)
+            return ingest.build(files, timezone, column_map, out, lambda name: bar.update(), replace=refresh,
+                                year_start=year_starts, drop_identical=drop_identical, year_out=year_out,
+                                expected=fingerprints(files))
+    except OSError as exc:  # a read-only or full cache folder
+        raise PasskitError(f"cannot write the cache ({exc.strerror or type(exc).__name__}); choose another "
+                           "folder with --cache or $PASSKIT_CACHE", file=root) from None
+    except duckdb.IOException as exc:
+        raise PasskitError(f"cannot write the cache ({_io_reason(exc)}); choose another folder with --cache or "
+                           "$PASSKIT_CACHE", file=root) from None
+
+
+def _io_reason(exc) -> str:
+    """The system's reason in a DuckDB I/O error ('No space left on device'), which carries its errno."""
+    found = re.search(r'"errno":\s*"?(\d+)', str(exc))
+    return os.strerror(int(found.group(1))) if found else "DuckDB could not write to it"
+
+
+def _write_cache_file(path: Path, text: str):
+    try:
+        path.write_text(text)
+    except OSError:  # only a hint for the next load: without it, that load parses again
+        pass
+
+
+def _remove_stale_builds(root: Path):
+    """Remove `.building-PID-*` folders left by a parse that was killed (kill -9, a power cut).
+
+    A folder whose process still runs is another parse in progress and stays.
+    """
+    for folder in root.glob(".building-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and _running(int(pid)):
+            continue
+        if not pid.isdigit() and dt.datetime.now().timestamp() - folder.stat().st_mtime < 86400:
+            continue  # an older passkit's folder (no pid in the name): only once it is a day old
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def open_cache(out: Path) -> PassData:
@@ -108,50 +205,84 @@ def open_cache(out: Path) -> PassData:
     # files never change in place: a refresh writes a new folder and swaps it in).
     con.execute("SET parquet_metadata_cache = true")
     for name in ("passes", "students", "rooms", "staff"):
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{out / (name + '.parquet')}')")
+        con.read_parquet(str(out / f"{name}.parquet")).create_view(name)  # the path is bound, never pasted into SQL
     return PassData(out, summary, summary["timezone"], con)
 
 
 def check_timezone(timezone: str):
+    """A first check (the parse also refuses zones DuckDB does not know, such as 'posixrules')."""
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise PasskitError(f"unknown time zone '{timezone}' (use an IANA name such as America/Chicago)") from None
+        raise PasskitError(f"unknown time zone '{timezone}' (--timezone takes an IANA name such as "
+                           "America/Chicago)") from None
+
+
+def school_year_start(day) -> dt.date:
+    """August 1 of the school year (August to July) that contains `day`."""
+    day = _as_date(day)
+    return dt.date(day.year if day.month >= 8 else day.year - 1, 8, 1)
+
+
+def _as_date(value):
+    if value is None or isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise PasskitError(f"'{value}' is not a date like 2025-08-01") from None
 
 
 def find_files(data_dir: Path) -> dict:
-    """The exports passkit reads in a data folder, by role."""
-    listing = {p.name.lower(): p for p in sorted(data_dir.iterdir()) if p.is_file()}
-    passes = sorted((p for name, p in listing.items()
-                     if any(Path(name).match(pattern) for pattern in PASS_FILES) and not name.startswith("~$")),
-                    key=lambda p: (p.stem.lower(), p.suffix.lower()))  # passes.csv before passes-2.csv
-    if not passes:
-        raise PasskitError("no passes*.csv or passes*.xlsx export found", file=data_dir)
-    files = {"root": data_dir, "passes": passes}
-    for role, name in (("roster", "roster.csv"), ("users", "users.csv"), ("rooms", "rooms.csv"),
-                       ("staff", "staff.csv")):
-        if name in listing:
-            files[role] = listing[name]
+    """The exports passkit reads in a data folder, by role: every .csv/.xlsx that is not a side file
+    (rooms, roster, users, staff; bells, exempt, keep_apart are reserved) or one of passkit's own
+    outputs is a passes export. Which layout it is comes from its header, never its name."""
+    files = {"root": data_dir, "passes": [], "ignored": []}
+    listing = sorted((p for p in data_dir.iterdir() if p.is_file()), key=lambda p: (p.stem.lower(), p.suffix.lower()))
+    for path in listing:
+        stem, suffix = path.stem.lower(), path.suffix.lower()
+        if suffix not in EXPORT_SUFFIXES or path.name.startswith((".", "~$")):
+            continue  # hidden files and Excel's lock files
+        if stem in SIDE_FILES:
+            if stem in SIDE_ROLES and stem not in files:
+                files[stem] = path
+            elif stem not in SIDE_ROLES:
+                files["ignored"].append((path.name, "reserved for school settings"))
+        elif stem in PASSKIT_OUTPUTS:
+            files["ignored"].append((path.name, "written by passkit report"))
+        else:
+            files["passes"].append(path)
+    if not files["passes"]:
+        raise PasskitError("no passes export found (any .csv or .xlsx file other than rooms, roster, users and staff)",
+                           file=data_dir)
     return files
 
 
 def fingerprints(files: dict) -> list[dict]:
     """Name, size and modification time of every input: what decides whether to re-parse."""
-    paths = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
+    paths = [*files["passes"], *(files[r] for r in SIDE_ROLES if r in files)]
     stats = [p.stat() for p in paths]
     return [{"file": str(p.relative_to(files["root"])), "bytes": s.st_size, "modified_ns": s.st_mtime_ns}
             for p, s in zip(paths, stats)]
 
 
-def _fingerprint(files, timezone, column_map: ColumnMap) -> str:
+def _fingerprint(files, timezone, column_map, drop_identical) -> str:
     identity = {"format": CACHE_FORMAT, "version": __version__, "root": str(files["root"].resolve()),
-                "timezone": timezone, "columns": column_map.text, "files": fingerprints(files)}
+                "timezone": timezone, "columns": column_map.text if column_map else "",
+                "drop_identical": drop_identical, "files": fingerprints(files)}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _year_key(key: str, year_starts) -> str:
+    """The cache key of exports with year-less times: their years depend on the school year chosen
+    (ordinary exports keep `key`, so a new range does not parse them again)."""
+    chosen = year_starts.isoformat() if year_starts else "from-modification-time"
+    return hashlib.sha256(f"{key}:{chosen}".encode()).hexdigest()
 
 
 def _cache_root(cache_dir) -> Path:
     if cache_dir:
-        return Path(cache_dir)
+        return Path(cache_dir).expanduser()
     if os.environ.get("PASSKIT_CACHE"):
         return Path(os.environ["PASSKIT_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "passkit"

@@ -2,6 +2,8 @@
 
     generate("demo")                  # passes.csv, rooms.csv, roster.csv, staff.csv (no school column)
     generate("district", schools=40)  # passes-<slug>.csv per school; rooms/roster/staff with a school column
+    generate("sp", layout="smartpass")  # SmartPass-PassSearch.csv, rooms.csv, roster.csv: the same school as
+                                        # SmartPass would export it (ended passes only, no pass id or creator)
 
 Every pass attribute is drawn with numpy for a whole school at once and written with pyarrow, one
 school at a time, so a 40-school district (~8.6 M passes) is quick and needs little memory.
@@ -130,13 +132,16 @@ PASS_TYPE = ("now", "scheduled", "later")
 
 def generate(out_dir, *, schools: int = 1, students_per_school: int = 1500, seed: int = 2025,
              year_start: date = date(2025, 8, 18), year_end: date = date(2026, 5, 29),
-             timezone: str = "America/Chicago", progress: bool = False) -> dict:
+             timezone: str = "America/Chicago", progress: bool = False, layout: str = "passkit") -> dict:
     """Write demo exports into `out_dir` and return {"schools", "passes_rows", "students", "files"}.
 
     One school writes passes.csv, rooms.csv, roster.csv and staff.csv without a school column; a
     district writes passes-<slug>.csv per school and combined side files whose first column is `school`.
     Times are school-local in `timezone` except a couple of rows written as UTC instants.
+    With layout="smartpass" (one school), the passes are SmartPass-PassSearch.csv as `smartpass_table` writes them.
     """
+    if layout == "smartpass":
+        return _generate_smartpass(Path(out_dir), students_per_school, seed, year_start, year_end, timezone)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tz = ZoneInfo(timezone)
@@ -422,6 +427,72 @@ def _staff_table(staff) -> pa.Table:
     table = pa.table({"issuer": staff["issuer"] + kiosks,
                       "name": staff["name"] + [f"{room} kiosk" for room in DEDICATED_KIOSKS]})
     return table.sort_by("issuer")
+
+
+# --- SmartPass's layout -----------------------------------------------------------------------------
+
+SMARTPASS_FILE = "SmartPass-PassSearch.csv"
+SMARTPASS_COLUMNS = ("Student Name", "Grade", "ID", "Origin", "Destination", "Pass start time", "Duration", "Email")
+
+
+def _generate_smartpass(out, students_per_school, seed, year_start, year_end, timezone) -> dict:
+    """The demo school as SmartPass would export it; rooms.csv and roster.csv as for passkit's format."""
+    out.mkdir(parents=True, exist_ok=True)
+    tables = _school(np.random.default_rng([seed, 0]), students_per_school, school_days(year_start, year_end),
+                     ZoneInfo(timezone))
+    passes = smartpass_table(tables["passes"], ZoneInfo(timezone))
+    _write_csv(passes, out / SMARTPASS_FILE)
+    for key in ("rooms", "roster"):
+        _write_csv(tables[key], out / f"{key}.csv")
+    return {"schools": 1, "passes_rows": passes.num_rows, "students": tables["roster"].num_rows,
+            "files": [SMARTPASS_FILE, "rooms.csv", "roster.csv"]}
+
+
+def smartpass_table(passes: pa.Table, tz) -> pa.Table:
+    """passkit-format demo passes (strings) as SmartPass's pass search lists them.
+
+    SmartPass lists ended passes, once each, with values it can hold: the passkit rows with an
+    invalid creator or pass type and the duplicated copies have no SmartPass counterpart. Times are
+    local 'M/DD h:mm AM' without a year; a duration is whole minutes and seconds ('5:07 min'), and a
+    negative one is written 0 as SmartPass's page does. '-' means no value.
+    """
+    rows = passes.to_pydict()
+    copy = [i > 0 and rows["pass_id"][i] == rows["pass_id"][i - 1] for i in range(passes.num_rows)]
+    keep = [rows["end_time"][i] is not None and rows["created_by"][i] in CREATED_BY[:3]
+            and rows["pass_type"][i] in PASS_TYPE[:2] and not copy[i] for i in range(passes.num_rows)]
+    columns = {name: [] for name in SMARTPASS_COLUMNS}
+    for i in (i for i, k in enumerate(keep) if k):
+        start, end = _local(rows["start_time"][i], tz), _local(rows["end_time"][i], tz)
+        student = rows["student_id"][i]
+        columns["Student Name"].append(rows["student_name"][i])
+        columns["Grade"].append(rows["grade"][i] or "-")
+        columns["ID"].append(student or "-")
+        columns["Origin"].append(rows["origin"][i])
+        columns["Destination"].append(rows["destination"][i] or "-")
+        columns["Pass start time"].append(_smartpass_time(start) if start else rows["start_time"][i])
+        columns["Duration"].append(_smartpass_minutes(max(0, int((end - start).total_seconds())))
+                                   if start and end else "-")
+        columns["Email"].append(f"{student.lower()}@students.example.org" if student else "-")
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _local(text, tz):
+    """A demo time (school-local ISO, or UTC with Z/+00:00) as a naive local datetime; None if not a time."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return moment.astimezone(tz).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _smartpass_time(moment: datetime) -> str:
+    hour = moment.hour % 12 or 12
+    return f"{moment.month}/{moment.day:02d} {hour}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _smartpass_minutes(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min" if seconds == 0 else f"{minutes}:{seconds:02d} min"
 
 
 # --- Writing ----------------------------------------------------------------------------------------

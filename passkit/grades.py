@@ -11,13 +11,17 @@ _WORDS = {
     "pk": "PK", "prek": "PK", "pre-k": "PK", "prekindergarten": "PK", "pre-kindergarten": "PK",
     "pr": "PK", "ps": "PK", "preschool": "PK",
     "k": "K", "kg": "K", "kindergarten": "K", "kinder": "K", "tk": "K", "transitional kindergarten": "K",
+    # US high-school class names
+    "freshman": "9", "sophomore": "10", "junior": "11", "senior": "12",
 }
 _NOISE = re.compile(r"^(grade|gr\.?|year)\s*|\s*(grade)$")
-_ORDINAL = re.compile(r"^0*(\d{1,2})\s*(st|nd|rd|th)?$")
+# '9', '09', '9th', and '10.0' as a spreadsheet writes a number cell
+_ORDINAL = re.compile(r"^0*(\d{1,2})(\.0+)?\s*(st|nd|rd|th)?$")
 
 
 def normalise(raw) -> str:
-    """'09', 'Grade 9', '9th', 'KG', 'PreK' -> '9', 'K', 'PK'; blank or unknown -> 'Unknown'."""
+    """'09', 'Grade 9', '9th', '10.0', 'Junior', 'KG', 'PreK' -> '9', '10', '11', 'K', 'PK';
+    blank or unknown -> 'Unknown'."""
     if raw is None:
         return UNKNOWN
     text = _NOISE.sub("", str(raw).strip().lower()).strip()

@@ -131,7 +131,8 @@ def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), 
         return RangeReport(None, start, end, label, results, saved.get("unavailable", {}))
     import passkit
 
-    data = passkit.load(data_dir, timezone, columns=columns or None, cache_dir=cache_dir or None)
+    data = passkit.load(data_dir, timezone, columns=columns or None, cache_dir=cache_dir or None,
+                        year_starts=passkit.data.school_year_start(start))  # as `passkit audit` loads it
     computed = tables_module.Tables(data, start, end, None, list(schools or []) or None, options or {})
     return RangeReport(computed, start, end, label, None, computed.unavailable)
 

@@ -16,6 +16,8 @@ working directory):
       - {period: 2025-26 Q1, start: 2025-08-18, end: 2025-10-17}
     columns: vendor-map.yaml       # optional column-mapping file
     cache: /var/cache/passkit      # optional Parquet cache folder
+    year_starts: 2025-08-01        # optional: the school year of times written without a year
+    drop_identical: true           # optional: drop rows identical to an earlier one (exports without pass ids)
 """
 
 import datetime as dt
@@ -26,7 +28,8 @@ from pathlib import Path
 from .errors import PasskitError
 from .folders import slug
 
-KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "grades", "quarters", "columns", "cache")
+KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "grades", "quarters", "columns", "cache",
+        "year_starts", "drop_identical")
 PATH_KEYS = ("data", "columns", "cache")
 DEFAULT_TIMEZONE = "America/Chicago"
 
@@ -55,6 +58,8 @@ class Settings:
     columns: Path | None = None
     cache: Path | None = None
     grades: tuple[str, ...] = ()
+    year_starts: dt.date | None = None  # for exports whose times have no year (else from the range)
+    drop_identical: bool = False
     options: dict = field(default_factory=dict, compare=False)  # report options (registry.Option)
     source: Path | None = field(default=None, compare=False)
 
@@ -66,6 +71,15 @@ class Settings:
         if len(self.schools) == 1:
             return self.schools[0]
         return self.data.resolve().name
+
+    @property
+    def school_year_start(self) -> dt.date | None:
+        """Where year-less times fall: the given first day, else the school year holding the range's start."""
+        if self.year_starts or self.period is None:
+            return self.year_starts
+        from .data import school_year_start
+
+        return school_year_start(self.period.start)
 
     def caption(self, period: Period | None = None) -> str:
         """'Demo High · 2025-26 Q3 · 2026-01-05 to 2026-03-27' (the period's name only when it has its own)."""
@@ -133,7 +147,9 @@ def build(file=None, *, need_range=True, report_options=None, **options) -> Sett
                     timezone=str(values.get("timezone") or DEFAULT_TIMEZONE), school=str(values.get("school") or ""),
                     schools=_texts(values.get("schools")), quarters=tuple(values.get("quarters", ())),
                     columns=_path(values.get("columns")), cache=_path(values.get("cache")),
-                    grades=_texts(values.get("grades")), options=dict(report_options or {}), source=where)
+                    grades=_texts(values.get("grades")), options=dict(report_options or {}),
+                    year_starts=as_date(values["year_starts"], "year start", where) if values.get("year_starts") else None,
+                    drop_identical=bool(values.get("drop_identical")), source=where)
 
 
 def _period(values, options, where, need_range) -> Period | None:

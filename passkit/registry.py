@@ -101,7 +101,8 @@ class Report:
             return draw(table)
 
 
-COLUMN_WORDS = {"created_by": "creator", "pass_id": "pass id", "end_time": "end time", "pass_type": "pass type"}
+COLUMN_WORDS = {"created_by": "creator", "pass_id": "pass id", "end_time": "end time", "pass_type": "pass type",
+                "start_time": "start time"}
 _REPORTS: dict[str, Report] = {}
 _loaded = False
 

@@ -92,7 +92,7 @@ def room_usage(tables) -> pd.DataFrame:
     description="Now and scheduled passes created by each teacher and kiosk.",
     columns=[Column("issuer", "Staff member / kiosk", "text"), Column("total_passes", "Total passes", "int"),
              Column("now_passes", "Now passes", "int"), Column("scheduled_passes", "Scheduled passes", "int")],
-    chart="staff_usage", kind="table", needs=("created_by", "issuer", "pass_type"),
+    chart="staff_usage", kind="table", needs=("created_by", "issuer"),
     guidance="""\
 - **Staff with few or no passes** may not be using the system, which leaves gaps in every other report; they may need a
   refresher, or a kiosk placed where students can see and reach it.
@@ -226,7 +226,8 @@ def _staff(counts: pd.DataFrame, listed) -> pd.DataFrame:
     for school, issuer, pass_type, passes in _rows(counts, "school", "issuer", "pass_type", "passes"):
         row = staff.setdefault((school, issuer), [0, 0, 0])
         row[0] += passes
-        row[1 if pass_type == "now" else 2] += passes
+        if pass_type in ("now", "scheduled"):  # an export without pass types counts totals only
+            row[1 if pass_type == "now" else 2] += passes
     if listed is not None:
         for school, issuer in _rows(_collect(listed.select("school", "issuer")), "school", "issuer"):
             staff.setdefault((school, issuer), [0, 0, 0])

@@ -1,12 +1,24 @@
 """The input format: which files passkit reads and which columns each must have."""
 
-PASS_FILES = ("passes*.csv", "passes*.xlsx")
+EXPORT_SUFFIXES = (".csv", ".xlsx")
+# Files of these names (any case, .csv or .xlsx) are never read as passes. The first four are read
+# for what they hold; the others are reserved for school settings.
+SIDE_FILES = ("rooms", "roster", "users", "staff", "bells", "exempt", "keep_apart")
+READ_SIDE_FILES = SIDE_FILES[:4]
+# What `passkit report` writes: never passes, even when it lands in the data folder.
+PASSKIT_OUTPUTS = ("rejected", "reports", "load_summary", "daily_passes", "passes_by_grade", "passes_by_student",
+                   "room_usage", "staff_usage", "frequent_flyers")
 
-# Columns of the passes export. A missing required column stops the load.
-PASS_REQUIRED = ("pass_id", "student_id", "origin", "destination", "created_by", "pass_type", "start_time")
-PASS_OPTIONAL = ("school", "student_name", "grade", "issuer", "kiosk_mode", "end_time")
-PASS_COLUMNS = PASS_REQUIRED[:2] + ("student_name", "grade") + PASS_REQUIRED[2:5] + (
-    "issuer", "kiosk_mode", "pass_type", "start_time", "end_time")
+# The passkit columns of a pass. Only a student, a room and a start time are required (REQUIRED);
+# without the others some reports cannot be made (see `columns_missing` in the load summary).
+PASS_COLUMNS = ("pass_id", "student_id", "student_name", "grade", "origin", "destination", "created_by", "issuer",
+                "kiosk_mode", "pass_type", "start_time", "end_time")
+# Read to fill or derive pass columns: an email stands in for a missing student id, a custom
+# destination for 'Other', and a duration gives the end time.
+HELPER_COLUMNS = ("student_email", "custom_destination", "duration")
+READ_COLUMNS = ("school", *PASS_COLUMNS, *HELPER_COLUMNS)
+# Each group needs one of its columns in every passes file.
+REQUIRED = (("student_id", "student_email"), ("origin", "destination"), ("start_time",))
 
 CREATED_BY = ("student", "teacher", "kiosk")
 PASS_TYPES = ("now", "scheduled")
@@ -20,7 +32,9 @@ ROSTER = (("student_id",), ("school", "grade", "student_name"))
 # OneRoster 1.1 users.csv as Clever and ClassLink export it.
 ONEROSTER_USERS = (("sourcedid",), ("role", "grades", "givenname", "familyname", "orgsourcedids"))
 
-# The typed table every report reads (the Parquet cache), one row per kept pass.
+# The typed table every report reads (the Parquet cache), one row per kept pass. pass_id (derived
+# when the export has none) is never null; created_by, issuer and pass_type are null when the
+# exports lack them.
 CACHE_COLUMNS = (
     "school", "pass_id", "student_id", "student_name", "grade", "origin", "destination",
     "created_by", "issuer", "kiosk_mode", "pass_type", "start_time", "end_time",

@@ -232,3 +232,54 @@ def test_full_size_school_volume_and_mix(tmp_path):
 
     per_student = passes.student_id.value_counts()
     assert per_student.max() > 5 * per_student.median()  # frequent flyers
+
+
+# ---- SmartPass's layout ------------------------------------------------------------------------------
+
+def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
+    """The demo school written as SmartPass exports it reads to the same reports as the same passes in passkit's
+    format, restricted to those SmartPass lists (ended ones), except Staff Usage, which the export cannot give."""
+    import csv
+
+    import passkit
+    from passkit import check, reports
+
+    demo.generate(tmp_path / "passkit", students_per_school=150)
+    demo.generate(tmp_path / "smartpass", students_per_school=150, layout="smartpass")
+    ended = tmp_path / "ended"
+    ended.mkdir()
+    with open(tmp_path / "passkit" / "passes.csv", newline="") as source, \
+            open(ended / "passes.csv", "w", newline="") as target:
+        rows = csv.DictReader(source)
+        writer = csv.DictWriter(target, rows.fieldnames)
+        writer.writeheader()
+        writer.writerows(row for row in rows if row["end_time"])  # SmartPass lists ended passes only
+    for name in ("rooms.csv", "roster.csv"):
+        (ended / name).write_bytes((tmp_path / "passkit" / name).read_bytes())
+    own = passkit.load(ended, cache_dir=tmp_path / "c")
+    smartpass = passkit.load(tmp_path / "smartpass", cache_dir=tmp_path / "c", year_starts="2025-08-01")
+    assert [f["layout"] for f in smartpass.summary["files"]] == ["smartpass"]
+    assert check.report_availability(smartpass) == {"staff_usage": "the export has no creator or issuer column"}
+    assert smartpass.summary["passes_kept"] == own.summary["passes_kept"]
+    for start, end in (("2025-08-18", "2026-05-29"), ("2026-01-05", "2026-03-27")):
+        expected = reports.all_reports(own, start, end)
+        tables = reports.all_reports(smartpass, start, end)
+        assert set(expected) - set(tables) == {"staff_usage"}
+        for name in tables:
+            if name != "audit_summary":  # its data-quality part describes each export's own files
+                pd.testing.assert_frame_equal(tables[name], expected[name], obj=name)
+
+
+def test_smartpass_demo_files(tmp_path, capsys):
+    from passkit.cli import main
+
+    assert main(["demo-data", str(tmp_path / "sp"), "--students", "60", "--layout", "smartpass"]) == 0
+    assert sorted(p.name for p in (tmp_path / "sp").iterdir()) == ["SmartPass-PassSearch.csv", "rooms.csv",
+                                                                  "roster.csv"]
+    passes = read(tmp_path / "sp" / "SmartPass-PassSearch.csv")
+    assert list(passes.columns) == list(demo.SMARTPASS_COLUMNS)
+    times = r"\d{1,2}/\d\d \d{1,2}:\d\d [AP]M|not a time|13/45/2026 25:00"  # and the demo's two bad times
+    assert passes["Pass start time"].str.fullmatch(times).all()
+    assert passes["Duration"].str.fullmatch(r"\d+(:\d\d)? min|-").all()
+    assert main(["demo-data", str(tmp_path / "x"), "--schools", "2", "--layout", "smartpass"]) == 2
+    assert "writes one school" in capsys.readouterr().err

@@ -8,6 +8,8 @@ from passkit import grades
     ("K", "K"), ("KG", "K"), ("Kindergarten", "K"), ("TK", "K"), ("PK", "PK"), ("PreK", "PK"), ("Pre-K", "PK"),
     ("", "Unknown"), (None, "Unknown"), ("13", "Unknown"), ("UG", "Unknown"), ("Other", "Unknown"),
     (" 11 ", "11"), ("Gr. 3", "3"), ("3rd grade", "3"),
+    ("Freshman", "9"), ("sophomore", "10"), ("JUNIOR", "11"), ("Senior", "12"), ("10.0", "10"), ("9.00", "9"),
+    ("10.5", "Unknown"),
 ])
 def test_normalise(raw, grade):
     assert grades.normalise(raw) == grade
