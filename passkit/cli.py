@@ -151,7 +151,9 @@ def _engine(engine, data):
 
     from . import spark
 
-    return spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
+    frames = spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
+    frames.exempt = data.exempt  # read from the data folder at load, beside the cache Spark reads
+    return frames
 
 
 def _demo_command(commands):

@@ -31,6 +31,7 @@ class PassData:
     summary: dict
     timezone: str
     con: duckdb.DuckDBPyConnection = field(repr=False)
+    exempt: object = field(default=None, repr=False)  # passkit.exempt.Exempt when exempt.csv lists students
 
     # Each frame is bound once per PassData: binding a view costs DuckDB a few milliseconds, a fair
     # share of a school's whole range change.
@@ -98,7 +99,9 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
         with tqdm(total=len(files["passes"]), desc="parsing exports", unit="file", disable=None if progress else True,
                   leave=False) as bar:
             ingest.build(files, timezone, column_map, out, lambda name: bar.update(), replace=refresh)
-    return open_cache(out)
+    from . import exempt
+
+    return exempt.attach(open_cache(out), files.get("exempt"))  # read on every load: it is not in the cache
 
 
 def open_cache(out: Path) -> PassData:
@@ -129,7 +132,7 @@ def find_files(data_dir: Path) -> dict:
         raise PasskitError("no passes*.csv or passes*.xlsx export found", file=data_dir)
     files = {"root": data_dir, "passes": passes}
     for role, name in (("roster", "roster.csv"), ("users", "users.csv"), ("rooms", "rooms.csv"),
-                       ("staff", "staff.csv")):
+                       ("staff", "staff.csv"), ("exempt", "exempt.csv")):
         if name in listing:
             files[role] = listing[name]
     return files
