@@ -116,11 +116,7 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
     stagings = []
     try:
         for audit in audits:
-            folders.remove_stale(audit.folder.parent)
-            audit.folder.parent.mkdir(parents=True, exist_ok=True)
-            stagings.append(Path(tempfile.mkdtemp(prefix=folders.staging_name(audit.folder) + "-",
-                                                  dir=audit.folder.parent)))
-            stagings[-1].chmod(0o777 & ~_umask())  # mkdtemp's 0700 would outlive the move
+            stagings.append(folders.staging(audit.folder))
             audit.place(stagings[-1])
         family = [member for audit in audits for member in audit.family()]
         targets = [pair for audit in audits for pair in audit.targets()]
@@ -291,15 +287,8 @@ def versions() -> dict:
 
 def publish(audit: Audit):
     """Move the finished staging folder into place, replacing an earlier run of the same audit."""
-    folder = audit.folder
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.{_pid()}.old")
-        folder.rename(old)
-        audit.staging.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        audit.staging.rename(folder)
-    audit.place(folder)
+    folders.swap_in(audit.staging, audit.folder)
+    audit.place(audit.folder)
 
 
 def write_year(year: Path, params, audits: list[Audit]):
@@ -307,17 +296,3 @@ def write_year(year: Path, params, audits: list[Audit]):
     from . import htmlreport
 
     htmlreport.write_year_index(year, params, audits)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
-def _umask() -> int:
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   passkit demo-data demo/
   passkit report --data demo/ --start 2026-01-05 --end 2026-03-27 --out out/q3
   passkit audit parameters/2025-26.yaml --all-quarters
+  passkit packet parameters/2025-26-q3.yaml --issuer "Mrs. Howard"
   passkit dashboard parameters/2025-26.yaml
 """
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _report_command(commands)
     _demo_command(commands)
     _audit_command(commands)
+    _packet_command(commands)
     _dashboard_command(commands)
     return parser
 
@@ -269,6 +271,44 @@ def run_audit(args):
               "their pages show the error", file=sys.stderr)
         return 1
     return 0
+
+
+def _packet_command(commands):
+    parser = commands.add_parser(
+        "packet", help="write one teacher's, room's or grade's reports with pseudonyms, safe to send",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write a folder a teacher may receive: the passes one teacher issued, of one room (from or\n"
+                    "to it) or of one grade, as CSV, XLSX, PNG and an offline HTML page. Students are pseudonyms\n"
+                    "(Student 014) numbered afresh for each packet; no student id, name, time of day or minutes\n"
+                    "out; counts from 1 to 4 read <5. The key from pseudonyms to students goes to a separate\n"
+                    "file for the admin (default: packet-keys/ beside the packet folder), never into the packet.",
+        epilog="examples:\n"
+               "  passkit packet parameters/2025-26-q3.yaml --issuer \"Mrs. Howard\"\n"
+               "  passkit packet --data demo-data --start 2026-01-05 --end 2026-03-27 --room \"Room 101\" --out room101")
+    add_settings(parser)
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--issuer", metavar="NAME", help="the passes this staff member issued (as the exports name them)")
+    scope.add_argument("--room", metavar="ROOM", help="the passes from or to this room")
+    scope.add_argument("--grade", dest="packet_grade", metavar="GRADE", help="the passes of this grade")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="the packet folder (default: outputs/packets/<school>-<range>-<teacher|room|grade>)")
+    parser.add_argument("--key", metavar="FILE", type=Path,
+                        help="where the key goes (default: packet-keys/<packet>.key.csv beside the packet folder)")
+    parser.set_defaults(run=run_packet)
+
+
+def run_packet(args):
+    from . import packet
+
+    settings = read_settings(args)
+    scope = packet.scope_from(args.issuer, args.room, args.packet_grade)
+    data = load_data(settings, args.refresh)
+    data.check_schools(settings.schools, False, settings.data)
+    made = packet.write(settings, data, scope, out=args.out, key=args.key)
+    print(f"{scope.title}, {settings.period.start} to {settings.period.end}: {made.passes:,} passes, "
+          f"{made.students:,} students.")
+    print(f"Packet (safe to send): {made.folder}/")
+    print(f"Key from pseudonyms to students (for the admin only; never send it): {made.key}")
 
 
 if __name__ == "__main__":

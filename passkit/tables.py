@@ -26,8 +26,9 @@ from .errors import PasskitError
 
 
 class Tables:
-    def __init__(self, data, start, end, grades=None, schools=None, options=None):
+    def __init__(self, data, start, end, grades=None, schools=None, options=None, where=None):
         self.data = data
+        self.where = where  # an extra narwhals filter on the passes (a packet's teacher or room)
         self.start, self.end = as_date(start, "start"), as_date(end, "end")
         if self.start > self.end:
             raise PasskitError(f"the range starts ({self.start}) after it ends ({self.end})")
@@ -39,7 +40,8 @@ class Tables:
 
     @cached_property
     def passes(self) -> nw.LazyFrame:
-        return in_range(self.data, self.start, self.end, self.grades, self.schools)
+        passes = in_range(self.data, self.start, self.end, self.grades, self.schools)
+        return passes if self.where is None else passes.filter(self.where)
 
     @cached_property
     def unavailable(self) -> dict[str, str]:
