@@ -6,7 +6,8 @@ An audit folder (outputs/demo-high-2025-26-q3/):
     index.html                 the overview: headline figures and a card per report
     <report>.html              one page per notebook, without code, working offline
     <report>.csv, <report>.png every table and chart
-    rejected.csv, reports.xlsx (one sheet per report), load_summary.json
+    report.pdf                 the printable report: cover, findings, a page per report (passkit.pdf)
+    rejected.csv, reports-<start>-to-<end>.xlsx (one sheet per report), load_summary.json
     notebooks/<report>.ipynb   the executed notebooks
     assets/vega.js             the chart library, shared by the pages
     manifest.json              parameters, input fingerprints, row counts, versions, each notebook's status
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import folders, registry, resources
-from .errors import PasskitError
+from .errors import PasskitError, without_students
 from .params import for_school
 
 GENERIC_NOTEBOOK = "report"  # runs any registered report that has no notebook of its own
@@ -65,6 +66,8 @@ class Audit:
     runs: list = field(default_factory=list)
     schools: list = field(default_factory=list)
     passes: int = 0
+    printing: object = None  # the future of its report.pdf (pdf.Printer.submit)
+    pdf_error: str = ""  # why report.pdf was not made, when it was not
     rows: dict = field(default_factory=dict)  # table name -> rows
     headline: list = field(default_factory=list)  # (figure, value) rows, for the year overview
 
@@ -93,18 +96,26 @@ class Audit:
     def failed(self) -> list:
         return [run for run in self.all_runs() if run.status != "ok"]
 
+    @property
+    def pdf_failures(self) -> list:
+        """(audit, why) for this audit's and its schools' report.pdf that could not be made."""
+        return [(member, member.pdf_error) for member in self.family() if member.pdf_error]
+
 
 def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, notebooks=None,
-        kernel_argv=None, refresh=False, progress=True) -> list[Audit]:
+        kernel_argv=None, refresh=False, progress=True, pdf=True) -> list[Audit]:
     """Run the audits `params` describes and return them (each with its runs' status); see `passkit audit --help`.
 
     `out` is the audit folder for one range, or the year folder holding one per quarter with
     `all_quarters`. `kernel_argv` replaces the kernel command (tests use it to make kernels fail).
+    `pdf` writes report.pdf in every audit folder.
     """
+    import os
+
     import passkit
     from tqdm.auto import tqdm
 
-    from . import engine
+    from . import engine, pdf as printable
 
     data = passkit.load(params.data, params.timezone, columns=params.columns, cache_dir=params.cache,
                         refresh=refresh, progress=progress)
@@ -114,6 +125,9 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
                   each_school=each_school, notebooks=Path(notebooks) if notebooks else None)
     workdir = Path(tempfile.mkdtemp(prefix="passkit-audit-"))  # kernel specs, sockets, results: private (0700)
     stagings = []
+    # PDFs render in other processes while this one writes the pages; started now, their imports overlap
+    # the notebooks. One fewer than the kernels: this process is busy too.
+    printer = printable.Printer(max(1, (jobs or os.cpu_count() or 1) - 1)) if pdf else None
     try:
         for audit in audits:
             stagings.append(folders.staging(audit.folder))
@@ -127,6 +141,12 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
                 prepare(member, data, workdir / "results" / str(number))
                 bar.update()
             engine.run_all(targets, jobs=jobs, kernel_argv=kernel_argv, workdir=workdir, bar=bar)
+            for run, _ in targets:  # a notebook's exception may quote a value: it goes to logs and pages
+                run.error = without_students(run.error, data)
+            for member in family:  # every chart is drawn: each report.pdf can print while the pages are written
+                collect_charts(member)
+                if printer is not None:
+                    member.printing = printer.submit(member, params.paper)
             for member in family:
                 bar.set_postfix_str(f"pages: {member.params.label}, {member.period.name}")
                 finish(member, data)
@@ -136,6 +156,8 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
         if year is not None:
             write_year(year, params, audits)
     finally:
+        if printer is not None:
+            printer.close()
         shutil.rmtree(workdir, ignore_errors=True)
         for staging in stagings:
             shutil.rmtree(staging, ignore_errors=True)  # still there only when something went wrong
@@ -210,7 +232,7 @@ def prepare(audit: Audit, data, results: Path):
 
     tables = Tables(data, audit.period.start, audit.period.end, None, list(audit.params.schools) or None,
                     audit.params.options)
-    write_report_folder(tables, audit.staging, caption=audit.params.caption(audit.period))
+    write_report_folder(tables, audit.staging, caption=audit.params.caption(audit.period), paper=audit.params.paper)
     save_results(tables, results)
     audit.results, audit.passes = results, tables.passes_in_range
     audit.rows = {name: len(table) for name, table in tables.computed().items()}
@@ -221,18 +243,33 @@ def prepare(audit: Audit, data, results: Path):
 
 # ---- finishing an audit folder ----------------------------------------------------------------------
 
-def finish(audit: Audit, data):
-    """The charts, the HTML pages, index.html and manifest.json of one audit folder."""
-    from . import htmlreport
-    from .exports import write_json
-
-    for run in audit.runs:  # the notebooks drew each chart once; move them into the folder
+def collect_charts(audit: Audit):
+    """Move the charts the notebooks drew (once each) into the audit folder."""
+    for run in audit.runs:
         chart = audit.results / f"{run.name}.png"
         if chart.is_file() and run.status == "ok":
             shutil.move(chart, audit.staging / chart.name)
+
+
+def finish(audit: Audit, data):
+    """The HTML pages, index.html and manifest.json of one audit folder (its report.pdf printing meanwhile)."""
+    from . import htmlreport
+    from .exports import write_json
+
     manifest = _manifest(audit, data)
-    htmlreport.write_site(audit, manifest)
+    htmlreport.write_site(audit, manifest, before_index=lambda: _printed(audit, manifest))
     write_json(audit.staging / "manifest.json", manifest)
+
+
+def _printed(audit: Audit, manifest: dict):
+    """Wait for the audit's report.pdf and record how it went (the index links it, or says why not)."""
+    if audit.printing is None:
+        return
+    audit.pdf_error = audit.printing.result()
+    manifest["pdf"] = {"file": "report.pdf", "paper": audit.params.paper, "status": "failed" if audit.pdf_error
+                       else "complete", "error": audit.pdf_error}
+    if audit.pdf_error:
+        manifest["status"] = "failed"
 
 
 def _manifest(audit: Audit, data) -> dict:

@@ -83,7 +83,7 @@ def read_settings(args, *, need_range=True):
     return params.build(args.parameters, need_range=need_range, report_options=chosen, data=args.data,
                         timezone=args.timezone, start=getattr(args, "start", None), end=getattr(args, "end", None),
                         schools=args.school, grades=getattr(args, "grade", None), columns=args.columns,
-                        cache=args.cache, quarters=getattr(args, "quarters", None))
+                        cache=args.cache, quarters=getattr(args, "quarters", None), paper=getattr(args, "paper", None))
 
 
 def load_data(settings, refresh=False, quiet=False):
@@ -109,6 +109,7 @@ def _report_command(commands):
     parser.add_argument("--grade", action="append", metavar="GRADE", help="only these grades (repeatable)")
     parser.add_argument("--each-school", action="store_true",
                         help="also one folder per school (OUT/schools/<school>/); OUT holds the district roll-up")
+    _paper_option(parser, "the workbook's print setup")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="where the aggregations run: DuckDB in this process (default) or Apache Spark "
                              "(needs pip install 'passkit[spark]'; $PASSKIT_SPARK_MASTER, default local[*])")
@@ -128,12 +129,13 @@ def run_report(args):
     source = _engine(args.engine, data)
     period = settings.period
     tables = Tables(source, period.start, period.end, settings.grades, settings.schools, settings.options)
-    write_report_folder(tables, out, caption=settings.caption())
+    write_report_folder(tables, out, caption=settings.caption(), paper=settings.paper)
     if args.each_school:
         names = folders.unique_slugs(settings.schools or [s for s in data.schools if s])
         for school, folder in names.items():
             one = Tables(source, period.start, period.end, settings.grades, [school], settings.options)
-            write_report_folder(one, out / "schools" / folder, caption=for_school(settings, school).caption())
+            write_report_folder(one, out / "schools" / folder, caption=for_school(settings, school).caption(),
+                                paper=settings.paper)
         if any(folder != folders.slug(school) for school, folder in names.items()):
             print("Schools whose names give the same folder name: "
                   + "; ".join(f"{school} -> schools/{folder}" for school, folder in names.items()))
@@ -230,8 +232,8 @@ def _audit_command(commands):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Compute every report once for one date range (or each quarter of a year), run the report\n"
                     "notebooks with papermill, and write outputs/<school>-<range>/: index.html and an offline HTML\n"
-                    "page per report, every table as CSV and in reports.xlsx, every chart as PNG, the executed\n"
-                    "notebooks, manifest.json.\n\n"
+                    "page per report, report.pdf to print, every table as CSV and in reports-<start>-to-<end>.xlsx,\n"
+                    "every chart as PNG, the executed notebooks, manifest.json.\n\n"
                     "Options given here override the parameters file. A failed notebook is kept with its error,\n"
                     "the others finish, and the command exits with status 1.",
         epilog="examples:\n"
@@ -250,7 +252,15 @@ def _audit_command(commands):
                                                              "core)")
     parser.add_argument("--notebooks", metavar="DIR", type=Path,
                         help="folder of the report notebooks, one per report (default: the ones passkit ships)")
+    _paper_option(parser, "report.pdf and the workbook's print setup")
+    parser.add_argument("--no-pdf", dest="pdf", action="store_false",
+                        help="skip report.pdf (about a second per audit folder, in a worker process)")
     parser.set_defaults(run=run_audit)
+
+
+def _paper_option(parser, what):
+    parser.add_argument("--paper", type=str.lower, choices=("letter", "a4"),
+                        help=f"paper size of {what} (default: letter, or the parameters file's 'paper:')")
 
 
 def run_audit(args):
@@ -260,7 +270,7 @@ def run_audit(args):
         raise PasskitError(f"--jobs must be at least 1, not {args.jobs}")
     settings = read_settings(args)
     audits = audit.run(settings, out=args.out, all_quarters=args.all_quarters, each_school=args.each_school,
-                       jobs=args.jobs, notebooks=args.notebooks, refresh=args.refresh)
+                       jobs=args.jobs, notebooks=args.notebooks, refresh=args.refresh, pdf=args.pdf)
     for done in audits:
         print(f"{done.params.label}, {done.period.name}: open {done.folder / 'index.html'}")
     failed = [(done, run) for done in audits for run in done.failed]
@@ -269,8 +279,10 @@ def run_audit(args):
     if failed:
         print(f"passkit: {len(failed)} of {sum(len(d.all_runs()) for d in audits)} notebooks failed; "
               "their pages show the error", file=sys.stderr)
-        return 1
-    return 0
+    unprinted = [failure for done in audits for failure in done.pdf_failures]
+    for member, why in unprinted:
+        print(f"passkit: report.pdf not made in {member.folder}: {why}", file=sys.stderr)
+    return 1 if failed or unprinted else 0
 
 
 def _packet_command(commands):

@@ -212,7 +212,7 @@ def _publish(folder: Path, sections: list[Section], settings, scope: Scope):
                 _save_chart(section, staging / f"{section.name}.png")
         workbook = f"packet-{settings.period.start}-to-{settings.period.end}.xlsx"
         write_xlsx([Sheet(s.title, s.table, {c.name: c for c in s.columns}) for s in sections], staging / workbook,
-                   caption=caption)
+                   caption=caption, paper=settings.paper)
         _page(staging, sections, settings, scope, workbook)
         folders.swap_in(staging, folder)
     finally:

@@ -16,6 +16,7 @@ working directory):
       - {period: 2025-26 Q1, start: 2025-08-18, end: 2025-10-17}
     columns: vendor-map.yaml       # optional column-mapping file
     cache: /var/cache/passkit      # optional Parquet cache folder
+    paper: a4                      # optional: letter (default) or a4, for report.pdf and the workbook's print setup
 """
 
 import datetime as dt
@@ -26,7 +27,9 @@ from pathlib import Path
 from .errors import PasskitError
 from .folders import slug
 
-KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "grades", "quarters", "columns", "cache")
+KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "grades", "quarters", "columns", "cache",
+        "paper")
+PAPERS = ("letter", "a4")
 PATH_KEYS = ("data", "columns", "cache")
 DEFAULT_TIMEZONE = "America/Chicago"
 
@@ -55,6 +58,7 @@ class Settings:
     columns: Path | None = None
     cache: Path | None = None
     grades: tuple[str, ...] = ()
+    paper: str = "letter"  # report.pdf's and the workbook's paper size
     options: dict = field(default_factory=dict, compare=False)  # report options (registry.Option)
     source: Path | None = field(default=None, compare=False)
 
@@ -133,7 +137,8 @@ def build(file=None, *, need_range=True, report_options=None, **options) -> Sett
                     timezone=str(values.get("timezone") or DEFAULT_TIMEZONE), school=str(values.get("school") or ""),
                     schools=_texts(values.get("schools")), quarters=tuple(values.get("quarters", ())),
                     columns=_path(values.get("columns")), cache=_path(values.get("cache")),
-                    grades=_texts(values.get("grades")), options=dict(report_options or {}), source=where)
+                    grades=_texts(values.get("grades")), paper=_paper(values.get("paper"), where),
+                    options=dict(report_options or {}), source=where)
 
 
 def _period(values, options, where, need_range) -> Period | None:
@@ -151,6 +156,13 @@ def _period(values, options, where, need_range) -> Period | None:
     overridden = options.get("start") or options.get("end")  # a file's period name no longer fits
     name = str(values["period"]) if values.get("period") and not overridden else f"{start} to {end}"
     return Period(name, start, end)
+
+
+def _paper(value, where) -> str:
+    paper = str(value or "letter").strip().lower()
+    if paper not in PAPERS:
+        raise PasskitError(f"paper '{value}' is not letter or a4", file=where)
+    return paper
 
 
 def _texts(value) -> tuple[str, ...]:
