@@ -306,6 +306,7 @@ def _packet_command(commands):
                         help="the packet folder (default: outputs/packets/<school>-<range>-<teacher|room|grade>)")
     parser.add_argument("--key", metavar="FILE", type=Path,
                         help="where the key goes (default: packet-keys/<packet>.key.csv beside the packet folder)")
+    _paper_option(parser, "the packet workbook's print setup")
     parser.set_defaults(run=run_packet)
 
 

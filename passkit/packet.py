@@ -15,7 +15,8 @@ included), one room (passes from it or to it) or one grade:
     passes_by_week.png, passes_by_grade.png, room_usage.png
 
 It never holds a student's id, name or email, a time of day (weeks at most), minutes out, outlier
-flags, or a count from 1 to 4: those cells read "<5". A student is "Student 014", numbered at random
+flags, or a count from 1 to 4: those cells read "<5". Exempt students (exempt.csv) count in the
+totals but are not in its list of students. A student is "Student 014", numbered at random
 for this packet alone, so two packets cannot be linked. Frequent Flyers and Total Passes by Student
 (minutes and flags that single a student out) stay in the admin's audit. The key mapping pseudonyms
 to students is written outside the packet folder, in packet-keys/ beside it, readable by its owner only.
@@ -109,11 +110,14 @@ def write(settings, data, scope: Scope, *, out=None, key=None) -> Packet:
     if tables.passes_in_range == 0:
         raise PasskitError(f"no passes for {scope.title[0].lower() + scope.title[1:]} from {period.start} to "
                            f"{period.end}; nothing to put in a packet")
-    students, key_table = pseudonymised(tables.get("passes_by_student"))
-    sections = _sections(tables, students)
+    everyone = tables.get("passes_by_student")
+    # A packet's list of students, most passes first, singles them out: exempt students count in the
+    # totals but are not in it (nor in the key)
+    students, key_table = pseudonymised(tables.without_exempt(everyone))
+    sections = _sections(tables, students, len(everyone), exempt=data.exempt is not None)
     _publish(folder, sections, settings, scope)
     _write_key(key_table, key)
-    return Packet(folder, key, tables.passes_in_range, len(students))
+    return Packet(folder, key, tables.passes_in_range, len(everyone))
 
 
 # ---- the tables: pseudonyms and small counts ------------------------------------------------------
@@ -151,7 +155,7 @@ def pseudonymised(per_student: pd.DataFrame, rng=None) -> tuple[pd.DataFrame, pd
     return shown.take(order).reset_index(drop=True), key.sort_values("student", ignore_index=True)
 
 
-def _sections(tables, students: pd.DataFrame) -> list[Section]:
+def _sections(tables, students: pd.DataFrame, with_a_pass: int, exempt: bool) -> list[Section]:
     weekly = _weekly(tables.get("daily_passes"))
     by_grade = tables.get("passes_by_grade")
     rooms = tables.get("room_usage")
@@ -161,7 +165,7 @@ def _sections(tables, students: pd.DataFrame) -> list[Section]:
     if "school" in rooms:
         room_columns = (Column("school", "School", "text"), *room_columns)
     return [
-        Section("overview", "Overview", _overview(tables, weekly, len(students)),
+        Section("overview", "Overview", _overview(tables, weekly, with_a_pass),
                 (Column("figure", "Figure", "text"), Column("value", "Value", "mixed"))),
         Section("passes_by_week", "Passes by Week", suppressed(weekly, ["passes"]),
                 (Column("week", "Week of", "date"), PASSES), chart=("week", "Week of")),
@@ -172,7 +176,8 @@ def _sections(tables, students: pd.DataFrame) -> list[Section]:
         Section("students", "Students", students,
                 (Column("student", "Student", "text"), Column("grade", "Grade", "text"), PASSES),
                 note="Each student appears under a pseudonym used only in this packet; the school office can "
-                     "say who it is."),
+                     "say who it is." + (" Students with an accommodation plan count in every total but are not "
+                                         "listed." if exempt else "")),
     ]
 
 

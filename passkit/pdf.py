@@ -29,7 +29,7 @@ from . import registry
 
 FILE = "report.pdf"
 PAPERS = {"letter": "letter", "a4": "A4"}  # --paper -> CSS page size
-TOP_ROWS = 12
+TOP_ROWS = 10
 FINDINGS = "findings.json"
 TEMPLATE = "printable.html.j2"
 
@@ -98,7 +98,7 @@ def render(document: str, target: Path) -> str:
 
     try:
         with atomic(target) as partial:
-            weasyprint.HTML(string=document, base_url=str(target.parent)).write_pdf(partial)
+            weasyprint.HTML(string=document, base_url=str(target.parent), url_fetcher=_fetcher()).write_pdf(partial)
     except Exception as exc:  # noqa: BLE001 - one page must not stop the audit; the error is reported
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return ""
@@ -109,6 +109,14 @@ def _weasyprint():
     import weasyprint
 
     return weasyprint
+
+
+@lru_cache(maxsize=1)
+def _fetcher():
+    """Local files only: a report.pdf never fetches anything from another host."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols=("file",))
 
 
 def _unavailable(audit) -> dict:

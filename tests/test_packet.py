@@ -140,7 +140,7 @@ def test_frequent_flyers_and_minutes_stay_out_of_a_packet(packets):
 @pytest.fixture
 def small(tmp_path):
     """Mrs. Ray's passes: A 7 (grade 9), B 3 (grade 10), C 1 (grade 10); week of Jan 5: 8, of Jan 12: 3.
-    Mr. Lee issues one pass for D, which is not in her packet."""
+    Mr. Lee issues one pass for D, which is not in her packet. E (exempt) has 9 of her passes on Jan 5."""
     rows, number = [], 0
     for student, grade, days in (("A", "9", ["05", "05", "06", "06", "07", "12", "13"]), ("B", "10", ["08", "09", "14"]),
                                  ("C", "10", ["09"])):
@@ -149,7 +149,10 @@ def small(tmp_path):
             rows.append(pass_row(number, student, f"2026-01-{day}T09:00:00", f"2026-01-{day}T09:04:00", grade=grade,
                                  created_by="teacher", issuer="Mrs. Ray", name=f"Pupil {student}"))
     rows.append(pass_row(99, "D", "2026-01-05T10:00:00", "2026-01-05T10:04:00", created_by="teacher", issuer="Mr. Lee"))
+    rows += [pass_row(100 + n, "E", "2026-01-05T11:00:00", "2026-01-05T11:04:00", created_by="teacher",
+                      issuer="Mrs. Ray", name="Pupil E") for n in range(9)]
     write_csv(tmp_path / "data" / "passes.csv", rows)
+    write_csv(tmp_path / "data" / "exempt.csv", [["E", "a medical plan"]], ["student_id", "reason"])
     return tmp_path
 
 
@@ -158,19 +161,21 @@ def test_counts_below_five_read_less_than_five(small):
     assert run("--data", small / "data", "--start", "2026-01-05", "--end", "2026-01-16", "--issuer", "Mrs. Ray",
                "--out", out, "--cache", small / "cache") == 0
     students = list(csv.reader(open(out / "students.csv")))
-    assert [row[1:] for row in students] == [["grade", "passes"], ["9", "7"], ["10", "<5"], ["10", "<5"]]
-    assert list(csv.reader(open(out / "passes_by_week.csv"))) == [["week", "passes"], ["2026-01-05", "8"],
+    assert [row[1:] for row in students] == [["grade", "passes"], ["9", "7"], ["10", "<5"], ["10", "<5"]], \
+        "E (exempt) counts in the totals but is not listed"
+    assert list(csv.reader(open(out / "passes_by_week.csv"))) == [["week", "passes"], ["2026-01-05", "17"],
                                                                   ["2026-01-12", "<5"]]
-    assert list(csv.reader(open(out / "passes_by_grade.csv"))) == [["grade", "passes"], ["9", "7"], ["10", "<5"]]
+    assert list(csv.reader(open(out / "passes_by_grade.csv"))) == [["grade", "passes"], ["9", "16"], ["10", "<5"]]
     rooms = list(csv.reader(open(out / "room_usage.csv")))
-    assert rooms == [["room", "passes_from", "passes_to"], ["Restroom A", "0", "11"], ["Room 101", "11", "0"]]
+    assert rooms == [["room", "passes_from", "passes_to"], ["Restroom A", "0", "20"], ["Room 101", "20", "0"]]
     overview = dict(list(csv.reader(open(out / "overview.csv")))[1:])
-    assert overview["Passes"] == "11" and overview["Students with a pass"] == "<5"
-    assert overview["Busiest week"] == "week of 2026-01-05 (8 passes)"
+    assert overview["Passes"] == "20" and overview["Students with a pass"] == "<5"
+    assert overview["Busiest week"] == "week of 2026-01-05 (17 passes)"
     sheet = openpyxl.load_workbook(out / "packet-2026-01-05-to-2026-01-16.xlsx")["Students"]
     assert [[cell.value for cell in row][1:] for row in sheet.iter_rows(min_row=3)] == [[9, 7], [10, "<5"], [10, "<5"]]
     page = (out / "index.html").read_text()
     assert page.count("<td>&lt;5</td>") >= 4 and "Pupil" not in page and "Mr. Lee" not in page
+    assert "accommodation plan count in every total but are not listed" in page and "medical" not in page
     key = pd.read_csv(small / "packet-keys" / "packet.key.csv", dtype=str)
     assert sorted(key["student_name"]) == ["Pupil A", "Pupil B", "Pupil C"], "D's pass was Mr. Lee's"
     assert packet.hidden(0) == 0 and packet.hidden(4) == "<5" and packet.hidden(5) == 5
