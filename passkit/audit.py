@@ -265,7 +265,10 @@ def _printed(audit: Audit, manifest: dict):
     """Wait for the audit's report.pdf and record how it went (the index links it, or says why not)."""
     if audit.printing is None:
         return
-    audit.pdf_error = audit.printing.result()
+    try:
+        audit.pdf_error = audit.printing.result()
+    except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the system: the rest is still written
+        audit.pdf_error = f"the PDF worker stopped ({type(exc).__name__})"
     manifest["pdf"] = {"file": "report.pdf", "paper": audit.params.paper, "status": "failed" if audit.pdf_error
                        else "complete", "error": audit.pdf_error}
     if audit.pdf_error:

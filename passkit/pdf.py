@@ -133,7 +133,7 @@ class Printer:
 
     def __init__(self, workers: int = 1):
         # spawn: the parent holds DuckDB's and the kernels' threads, which a fork would copy mid-flight
-        self.pool = concurrent.futures.ProcessPoolExecutor(max(1, workers),
+        self.pool = concurrent.futures.ProcessPoolExecutor(max(1, workers), initializer=_quiet,
                                                            mp_context=multiprocessing.get_context("spawn"))
         self.warm = [self.pool.submit(_warm) for _ in range(max(1, workers))]
 
@@ -148,6 +148,13 @@ class Printer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _quiet():
+    """Workers leave Ctrl-C to the audit, which stops them (a page in progress takes a second)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm():
