@@ -57,7 +57,7 @@ def add_settings(parser, *, need_range=True):
                              "in it are relative to its own folder")
     parser.add_argument("--data", metavar="DIR", type=Path,
                         help="folder of exports: passes*.csv/xlsx and optional rooms.csv, roster.csv or users.csv, "
-                             "staff.csv")
+                             "staff.csv, exempt.csv")
     parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
     if need_range:
         parser.add_argument("--start", help="first day, YYYY-MM-DD")

@@ -108,15 +108,14 @@ def write(settings, data, scope: Scope, *, out=None, key=None) -> Packet:
     tables = Tables(data, period.start, period.end, [scope.value] if scope.kind == "grade" else None, schools,
                     settings.options, where=scope.where())
     if tables.passes_in_range == 0:
-        raise PasskitError(f"no passes for {scope.title[0].lower() + scope.title[1:]} from {period.start} to "
-                           f"{period.end}; nothing to put in a packet")
+        raise PasskitError(f"{scope.title}: no passes from {period.start} to {period.end}; nothing to put in a packet")
     everyone = tables.get("passes_by_student")
     # A packet's list of students, most passes first, singles them out: exempt students count in the
     # totals but are not in it (nor in the key)
     students, key_table = pseudonymised(tables.without_exempt(everyone))
     sections = _sections(tables, students, len(everyone), exempt=data.exempt is not None)
+    _write_key(key_table, key)  # first: a packet is never out without its key
     _publish(folder, sections, settings, scope)
-    _write_key(key_table, key)
     return Packet(folder, key, tables.passes_in_range, len(everyone))
 
 
@@ -150,8 +149,8 @@ def pseudonymised(per_student: pd.DataFrame, rng=None) -> tuple[pd.DataFrame, pd
                                                if column in per_student}})
     shown = suppressed(key[["student", "grade", "passes"]], ["passes"])
     # Larger shown counts first, then by pseudonym: the order reveals no more than the "<5" cells do.
-    order = sorted(range(len(shown)), key=lambda i: (-(shown["passes"].iat[i] if shown["passes"].iat[i] != HIDDEN
-                                                      else 0), shown["student"].iat[i]))
+    counts, names = [0 if value == HIDDEN else value for value in shown["passes"]], shown["student"].tolist()
+    order = sorted(range(len(shown)), key=lambda i: (-counts[i], names[i]))
     return shown.take(order).reset_index(drop=True), key.sort_values("student", ignore_index=True)
 
 
@@ -295,7 +294,7 @@ def _school_of(scope: Scope, data, schools) -> list | None:
     schools share (the same name is then several people or rooms: choose one with --school)."""
     if scope.kind == "grade":
         return list(schools) or None
-    passes = data.passes if schools == () or not schools else data.passes.filter(nw.col("school").is_in(list(schools)))
+    passes = data.passes.filter(nw.col("school").is_in(list(schools))) if schools else data.passes
     if scope.kind == "issuer":
         found = passes.select("school", "issuer").unique().collect("pandas").to_native()
         matching = found[found["issuer"] == scope.value]

@@ -187,7 +187,7 @@ def test_an_unknown_teacher_or_a_shared_name_is_one_line(small, capsys):
     assert run(*base, "--issuer", "Mrs Ray") == 2
     assert capsys.readouterr().err.strip() == "passkit: no passes name the teacher 'Mrs Ray' (did you mean 'Mrs. Ray'?)"
     assert run(*base, "--issuer", "Mr. Lee", "--start", "2026-01-12") == 2
-    assert "no passes for passes issued by Mr. Lee from 2026-01-12" in capsys.readouterr().err
+    assert "Passes issued by Mr. Lee: no passes from 2026-01-12 to 2026-01-16" in capsys.readouterr().err
     rows = [["North", *pass_row(1, issuer="Mr. Lee")], ["South", *pass_row(1, issuer="Mr. Lee")]]
     write_csv(small / "district" / "passes.csv", rows, ["school", *HEADER])
     district = ["--data", small / "district", "--start", "2026-01-05", "--end", "2026-01-05", "--cache", small / "c2"]
