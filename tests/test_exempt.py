@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import passkit
-from passkit import cli, registry, reports
+from passkit import charts, cli, registry, reports
 from passkit.errors import PasskitError
 from passkit.registry import Column
 from passkit.summary import EXEMPT, headline
@@ -48,6 +48,8 @@ def test_exempt_students_are_left_out_of_the_quartiles_and_never_outliers(school
     table = reports.passes_by_student(school(), DAY, DAY).set_index("student_id")
     assert table.loc["E", "passes"] == 30 and not table.loc["E", "outlier"], "listed, never red"
     assert table["outlier"].to_dict() == {"E": False, "F": True, "D": False, "C": False, "B": False, "A": False}
+    drawn = next(iter(charts.spec("passes_by_student", table.reset_index())["datasets"].values()))
+    assert [row["outlier"] for row in drawn if row["student_id"] == "E"] == [False], "a dot, never red"
     without = reports.passes_by_student(school(exempt_rows=None), DAY, DAY).set_index("student_id")
     assert without["outlier"].to_dict() == {"E": True, "F": False, "D": False, "C": False, "B": False, "A": False}
 
