@@ -7,7 +7,7 @@
 Paper is Letter or A4 (`--paper`, or `paper:` in a parameters file). Speed: an audit runs hundreds of
 these for a district, so the pages are plain (system fonts, fixed-layout tables, the PNGs already
 drawn) and the rendering runs in worker processes while the parent writes the HTML pages
-(`Printer`). WeasyPrint needs Pango from the system (Debian: libpango-1.0-0, libpangoft2-1.0-0;
+(`Printer`, `passkit.print_worker`). WeasyPrint needs Pango from the system (Debian: libpango-1.0-0, libpangoft2-1.0-0;
 `make setup` installs them); without it the audit still writes everything else and says why the PDF
 is missing.
 
@@ -18,9 +18,9 @@ students must already leave out exempt students (`Tables.without_exempt`).
 
 import concurrent.futures
 import json
-import multiprocessing
-import os
-from functools import lru_cache
+import queue
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -86,37 +86,10 @@ def findings(folder: Path) -> list[dict]:
 
 
 def render(document: str, target: Path) -> str:
-    """Write `document` as a PDF at `target` (atomically). Returns "" or why it could not."""
-    try:
-        weasyprint = _weasyprint()
-    except OSError as exc:  # the Python package is there, the system's Pango is not
-        return (f"WeasyPrint cannot load Pango ({str(exc).splitlines()[0]}); install Debian's libpango-1.0-0 and "
-                "libpangoft2-1.0-0 (make setup does)")
-    except ImportError:
-        return "WeasyPrint is not installed (pip install weasyprint)"
-    from .exports import atomic
+    """Write `document` as a PDF at `target` in this process. Returns "" or why it could not."""
+    from .print_worker import render as print_here
 
-    try:
-        with atomic(target) as partial:
-            weasyprint.HTML(string=document, base_url=str(target.parent), url_fetcher=_fetcher()).write_pdf(partial)
-    except Exception as exc:  # noqa: BLE001 - one page must not stop the audit; the error is reported
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    return ""
-
-
-@lru_cache(maxsize=1)
-def _weasyprint():
-    import weasyprint
-
-    return weasyprint
-
-
-@lru_cache(maxsize=1)
-def _fetcher():
-    """Local files only: a report.pdf never fetches anything from another host."""
-    from weasyprint.urls import URLFetcher
-
-    return URLFetcher(allowed_protocols=("file",))
+    return print_here(document, target)
 
 
 def _unavailable(audit) -> dict:
@@ -125,43 +98,57 @@ def _unavailable(audit) -> dict:
 
 
 class Printer:
-    """Renders PDFs in `workers` processes (WeasyPrint is pure Python: threads would share one core).
+    """Renders PDFs in `workers` processes of their own (WeasyPrint is pure Python: a thread would wait for
+    this one), started at once so that their import of WeasyPrint overlaps the notebooks.
 
-    Started when an audit starts, so the workers' imports overlap the notebooks; `submit` returns a
-    future of render()'s result.
+    Each is `python -I print_worker.py`: WeasyPrint without passkit. `submit` returns a future of the
+    report's error ("" when it was written).
     """
 
     def __init__(self, workers: int = 1):
-        # spawn: the parent holds DuckDB's and the kernels' threads, which a fork would copy mid-flight
-        self.pool = concurrent.futures.ProcessPoolExecutor(max(1, workers), initializer=_quiet,
-                                                           mp_context=multiprocessing.get_context("spawn"))
-        self.warm = [self.pool.submit(_warm) for _ in range(max(1, workers))]
+        script = Path(__file__).with_name("print_worker.py")
+        self.idle = queue.Queue()
+        self.processes = [subprocess.Popen([sys.executable, "-I", str(script)], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                           encoding="utf-8") for _ in range(max(1, workers))]
+        for process in self.processes:
+            self.idle.put(process)
+        self.threads = concurrent.futures.ThreadPoolExecutor(len(self.processes), thread_name_prefix="pdf")
 
     def submit(self, audit, paper: str) -> concurrent.futures.Future:
-        return self.pool.submit(render, html(audit, paper), audit.staging / FILE)
+        job = json.dumps({"document": html(audit, paper), "target": str(audit.staging / FILE)}) + "\n"
+        return self.threads.submit(self._print, job)
+
+    def _print(self, job: str) -> str:
+        process = self.idle.get()
+        try:
+            process.stdin.write(job)
+            process.stdin.flush()
+            answer = process.stdout.readline()
+        except OSError:
+            answer = ""
+        finally:
+            self.idle.put(process)
+        if not answer:
+            return f"the PDF worker stopped (exit status {process.poll()})"
+        return json.loads(answer)["error"]
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.threads.shutdown(wait=True, cancel_futures=True)
+        for process in self.processes:
+            try:
+                process.stdin.close()  # the worker ends when its input does
+            except OSError:
+                pass
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _quiet():
-    """Workers leave Ctrl-C to the audit, which stops them (a page in progress takes a second)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _warm():
-    """Import WeasyPrint ahead of the first page (it takes seconds), and render nothing."""
-    if hasattr(os, "nice"):
-        os.nice(5)  # the notebooks and the parent's pages come first; the PDFs fill the idle core
-    try:
-        _weasyprint()
-    except (ImportError, OSError):
-        pass  # render() says why

@@ -86,8 +86,20 @@ def test_findings_print_on_the_cover_and_a4_is_a4(demo_data, demo_folder, tmp_pa
 
 def test_a_page_that_cannot_be_written_is_reported_not_raised(tmp_path):
     error = pdf.render("<p>hello</p>", tmp_path / "missing-folder" / pdf.FILE)
-    assert error.startswith("PasskitError") and "missing-folder" in error
+    assert error.startswith("FileNotFoundError") and "missing-folder" in error and "\n" not in error
     assert not (tmp_path / "missing-folder").exists()
+
+
+def test_the_worker_process_answers_each_job(tmp_path):
+    with pdf.Printer(1) as printer:
+        jobs = [printer.threads.submit(printer._print, json.dumps({"document": f"<p>report {n}</p>",
+                                                                   "target": str(tmp_path / f"{n}.pdf")}) + "\n")
+                for n in range(3)]
+        bad = printer.threads.submit(printer._print, json.dumps({"document": "<p>x</p>",
+                                                                 "target": str(tmp_path / "no" / "x.pdf")}) + "\n")
+        assert [job.result() for job in jobs] == ["", "", ""] and bad.result().startswith("FileNotFoundError")
+    assert [f"report {n}" in pages_of(tmp_path / f"{n}.pdf")[0][0] for n in range(3)] == [True] * 3
+    assert all(process.poll() == 0 for process in printer.processes), "closing its input ends the worker"
 
 
 def test_paper_is_letter_or_a4():
