@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO   := demo-data
 
-.PHONY: help setup browser java test demo dashboard report bench clean
+.PHONY: help setup browser java pango test demo dashboard report bench clean
 
 help:
 	@echo "make demo   generate the demo school and audit its third quarter (outputs/demo-high-2025-26-q3/)"
@@ -32,7 +32,12 @@ browser:
 java:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-test: setup browser java
+# Pango (and through it fontconfig and a font) for WeasyPrint's report.pdf; pip's WeasyPrint brings no
+# system libraries.
+pango:
+	@/sbin/ldconfig -p | grep -q libpangoft2-1.0 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+
+test: setup browser java pango
 	$(BIN)/python -m pytest
 
 # The benchmark's data is generated once (staff.csv is written last) and kept out of git.
@@ -48,7 +53,7 @@ bench: setup java $(BENCH_DATA)/district/staff.csv $(BENCH_DATA)/school/staff.cs
 $(DEMO)/passes.csv: | setup
 	$(BIN)/passkit demo-data $(DEMO)
 
-demo: setup $(DEMO)/passes.csv
+demo: setup pango $(DEMO)/passes.csv
 	$(BIN)/passkit audit parameters/2025-26-q3.yaml
 
 # The admin dashboard on the demo school, on 127.0.0.1:8866; Ctrl-C stops it.

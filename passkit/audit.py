@@ -6,7 +6,8 @@ An audit folder (outputs/demo-high-2025-26-q3/):
     index.html                 the overview: headline figures and a card per report
     <report>.html              one page per notebook, without code, working offline
     <report>.csv, <report>.png every table and chart
-    rejected.csv, reports.xlsx (one sheet per report), load_summary.json
+    report.pdf                 the printable report: cover, findings, a page per report (passkit.pdf)
+    rejected.csv, reports-<start>-to-<end>.xlsx (one sheet per report), load_summary.json
     notebooks/<report>.ipynb   the executed notebooks
     assets/vega.js             the chart library, shared by the pages
     manifest.json              parameters, input fingerprints, row counts, versions, each notebook's status
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import folders, registry, resources
-from .errors import PasskitError
+from .errors import PasskitError, without_students
 from .params import for_school
 
 GENERIC_NOTEBOOK = "report"  # runs any registered report that has no notebook of its own
@@ -65,6 +66,8 @@ class Audit:
     runs: list = field(default_factory=list)
     schools: list = field(default_factory=list)
     passes: int = 0
+    printing: object = None  # the future of its report.pdf (pdf.Printer.submit)
+    pdf_error: str = ""  # why report.pdf was not made, when it was not
     rows: dict = field(default_factory=dict)  # table name -> rows
     headline: list = field(default_factory=list)  # (figure, value) rows, for the year overview
 
@@ -88,18 +91,26 @@ class Audit:
     def failed(self) -> list:
         return [run for run in self.all_runs() if run.status != "ok"]
 
+    @property
+    def pdf_failures(self) -> list:
+        """(audit, why) for this audit's and its schools' report.pdf that could not be made."""
+        return [(member, member.pdf_error) for member in self.family() if member.pdf_error]
+
 
 def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, notebooks=None,
-        kernel_argv=None, refresh=False, progress=True) -> list[Audit]:
+        kernel_argv=None, refresh=False, progress=True, pdf=True) -> list[Audit]:
     """Run the audits `params` describes and return them (each with its runs' status); see `passkit audit --help`.
 
     `out` is the audit folder for one range, or the year folder holding one per quarter with
     `all_quarters`. `kernel_argv` replaces the kernel command (tests use it to make kernels fail).
+    `pdf` writes report.pdf in every audit folder.
     """
+    import os
+
     import passkit
     from tqdm.auto import tqdm
 
-    from . import engine
+    from . import engine, pdf as printable
 
     data = passkit.load(params.data, params.timezone, columns=params.columns, cache_dir=params.cache,
                         refresh=refresh, progress=progress, year_starts=params.school_year_start,
@@ -110,13 +121,12 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
                   each_school=each_school, notebooks=Path(notebooks) if notebooks else None)
     workdir = Path(tempfile.mkdtemp(prefix="passkit-audit-"))  # kernel specs, sockets, results: private (0700)
     stagings = []
+    # PDFs render in other processes while this one writes the pages; started now, their imports overlap
+    # the notebooks. One fewer than the kernels: this process is busy too.
+    printer = printable.Printer(max(1, (jobs or os.cpu_count() or 1) - 1)) if pdf else None
     try:
         for audit in audits:
-            folders.remove_stale(audit.folder.parent)
-            audit.folder.parent.mkdir(parents=True, exist_ok=True)
-            stagings.append(Path(tempfile.mkdtemp(prefix=folders.staging_name(audit.folder) + "-",
-                                                  dir=audit.folder.parent)))
-            stagings[-1].chmod(0o777 & ~_umask())  # mkdtemp's 0700 would outlive the move
+            stagings.append(folders.staging(audit.folder))
             audit.place(stagings[-1])
         family = [member for audit in audits for member in audit.family()]
         notebooks = sum(len(member.runs) for member in family)
@@ -132,6 +142,11 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
             inputs = input_fingerprints(params)
             for member in family:  # pages, while the kernels run the next folders' notebooks
                 pool.wait(member.runs)
+                for run in member.runs:  # a notebook's exception may quote a value: it goes to logs and pages
+                    run.error = without_students(run.error, data)
+                collect_charts(member)
+                if printer is not None:  # report.pdf prints in another process while the pages are written
+                    member.printing = printer.submit(member, params.paper)
                 bar.set_postfix_str(f"pages: {member.params.label}, {member.period.name}")
                 finish(member, data, inputs)
                 bar.update()
@@ -140,6 +155,8 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
         if year is not None:
             write_year(year, params, audits)
     finally:
+        if printer is not None:
+            printer.close()
         shutil.rmtree(workdir, ignore_errors=True)
         for staging in stagings:
             shutil.rmtree(staging, ignore_errors=True)  # still there only when something went wrong
@@ -214,7 +231,7 @@ def prepare(audit: Audit, data, results: Path):
 
     tables = Tables(data, audit.period.start, audit.period.end, None, list(audit.params.schools) or None,
                     audit.params.options)
-    write_report_folder(tables, audit.staging, caption=audit.params.caption(audit.period))
+    write_report_folder(tables, audit.staging, caption=audit.params.caption(audit.period), paper=audit.params.paper)
     save_results(tables, results)
     audit.results, audit.passes = results, tables.passes_in_range
     audit.rows = {name: len(table) for name, table in tables.computed().items()}
@@ -225,21 +242,39 @@ def prepare(audit: Audit, data, results: Path):
 
 # ---- finishing an audit folder ----------------------------------------------------------------------
 
+def collect_charts(audit: Audit):
+    """Move the charts the notebooks drew (once each) into the audit folder."""
+    for run in audit.runs:
+        chart = audit.results / f"{run.name}.png"
+        if chart.is_file() and run.status == "ok":
+            shutil.move(chart, audit.staging / chart.name)
+
+
 def finish(audit: Audit, data, inputs: list):
-    """The charts, the HTML pages, index.html and manifest.json of one audit folder.
+    """The HTML pages, index.html and manifest.json of one audit folder (its report.pdf printing meanwhile).
 
     `inputs` are the exports' fingerprints (`input_fingerprints`), hashed once per run: a district's
     exports are a gigabyte, and an audit writes 164 folders."""
     from . import htmlreport
     from .exports import write_json
 
-    for run in audit.runs:  # the notebooks drew each chart once; move them into the folder
-        chart = audit.results / f"{run.name}.png"
-        if chart.is_file() and run.status == "ok":
-            shutil.move(chart, audit.staging / chart.name)
     manifest = _manifest(audit, data, inputs)
-    htmlreport.write_site(audit, manifest)
+    htmlreport.write_site(audit, manifest, before_index=lambda: _printed(audit, manifest))
     write_json(audit.staging / "manifest.json", manifest)
+
+
+def _printed(audit: Audit, manifest: dict):
+    """Wait for the audit's report.pdf and record how it went (the index links it, or says why not)."""
+    if audit.printing is None:
+        return
+    try:
+        audit.pdf_error = audit.printing.result()
+    except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the system: the rest is still written
+        audit.pdf_error = f"the PDF worker stopped ({type(exc).__name__})"
+    manifest["pdf"] = {"file": "report.pdf", "paper": audit.params.paper, "status": "failed" if audit.pdf_error
+                       else "complete", "error": audit.pdf_error}
+    if audit.pdf_error:
+        manifest["status"] = "failed"
 
 
 def input_fingerprints(params) -> list[dict]:
@@ -247,7 +282,7 @@ def input_fingerprints(params) -> list[dict]:
     from . import data as data_module
 
     files = data_module.find_files(params.data)
-    inputs = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
+    inputs = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff", "exempt") if r in files)]
     if params.columns:
         inputs.append(Path(params.columns))
     return [fingerprint(path) for path in inputs]
@@ -301,15 +336,8 @@ def versions() -> dict:
 
 def publish(audit: Audit):
     """Move the finished staging folder into place, replacing an earlier run of the same audit."""
-    folder = audit.folder
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.{_pid()}.old")
-        folder.rename(old)
-        audit.staging.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        audit.staging.rename(folder)
-    audit.place(folder)
+    folders.swap_in(audit.staging, audit.folder)
+    audit.place(audit.folder)
 
 
 def write_year(year: Path, params, audits: list[Audit]):
@@ -317,17 +345,3 @@ def write_year(year: Path, params, audits: list[Audit]):
     from . import htmlreport
 
     htmlreport.write_year_index(year, params, audits)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
-def _umask() -> int:
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

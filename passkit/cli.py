@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   passkit check demo/
   passkit report --data demo/ --start 2026-01-05 --end 2026-03-27 --out out/q3
   passkit audit parameters/2025-26.yaml --all-quarters
+  passkit packet parameters/2025-26-q3.yaml --issuer "Mrs. Howard"
   passkit dashboard parameters/2025-26.yaml
 """
 
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _report_command(commands)
     _demo_command(commands)
     _audit_command(commands)
+    _packet_command(commands)
     _dashboard_command(commands)
     return parser
 
@@ -57,7 +59,7 @@ def add_settings(parser, *, need_range=True):
                              "in it are relative to its own folder")
     parser.add_argument("--data", metavar="DIR", type=Path,
                         help="folder of pass exports (any .csv/.xlsx; see passkit check) and optional rooms.csv, "
-                             "roster.csv or users.csv, staff.csv")
+                             "roster.csv or users.csv, staff.csv, exempt.csv")
     parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
     if need_range:
         parser.add_argument("--start", help="first day, YYYY-MM-DD")
@@ -96,7 +98,7 @@ def read_settings(args, *, need_range=True):
                         end=getattr(args, "end", None), schools=getattr(args, "school", None),
                         grades=getattr(args, "grade", None), columns=args.columns, cache=args.cache,
                         quarters=getattr(args, "quarters", None), year_starts=args.year_starts,
-                        drop_identical=args.drop_identical or None)
+                        drop_identical=args.drop_identical or None, paper=getattr(args, "paper", None))
 
 
 def load_data(settings, refresh=False, quiet=False):
@@ -149,6 +151,7 @@ def _report_command(commands):
     parser.add_argument("--grade", action="append", metavar="GRADE", help="only these grades (repeatable)")
     parser.add_argument("--each-school", action="store_true",
                         help="also one folder per school (OUT/schools/<school>/); OUT holds the district roll-up")
+    _paper_option(parser, "the workbook's print setup")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="where the aggregations run: DuckDB in this process (default) or Apache Spark "
                              "(needs pip install 'passkit[spark]'; $PASSKIT_SPARK_MASTER, default local[*])")
@@ -168,12 +171,13 @@ def run_report(args):
     source = _engine(args.engine, data)
     period = settings.period
     tables = Tables(source, period.start, period.end, settings.grades, settings.schools, settings.options)
-    write_report_folder(tables, out, caption=settings.caption())
+    write_report_folder(tables, out, caption=settings.caption(), paper=settings.paper)
     if args.each_school:
         names = folders.unique_slugs(settings.schools or [s for s in data.schools if s])
         for school, folder in names.items():
             one = Tables(source, period.start, period.end, settings.grades, [school], settings.options)
-            write_report_folder(one, out / "schools" / folder, caption=for_school(settings, school).caption())
+            write_report_folder(one, out / "schools" / folder, caption=for_school(settings, school).caption(),
+                                paper=settings.paper)
         if any(folder != folders.slug(school) for school, folder in names.items()):
             print("Schools whose names give the same folder name: "
                   + "; ".join(f"{school} -> schools/{folder}" for school, folder in names.items()))
@@ -193,7 +197,9 @@ def _engine(engine, data):
 
     from . import spark
 
-    return spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
+    frames = spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
+    frames.exempt = data.exempt  # read from the data folder at load, beside the cache Spark reads
+    return frames
 
 
 def _demo_command(commands):
@@ -297,8 +303,8 @@ def _audit_command(commands):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Compute every report once for one date range (or each quarter of a year), run the report\n"
                     "notebooks with papermill, and write outputs/<school>-<range>/: index.html and an offline HTML\n"
-                    "page per report, every table as CSV and in reports.xlsx, every chart as PNG, the executed\n"
-                    "notebooks, manifest.json.\n\n"
+                    "page per report, report.pdf to print, every table as CSV and in reports-<start>-to-<end>.xlsx,\n"
+                    "every chart as PNG, the executed notebooks, manifest.json.\n\n"
                     "Options given here override the parameters file. A failed notebook is kept with its error,\n"
                     "the others finish, and the command exits with status 1.",
         epilog="examples:\n"
@@ -317,7 +323,15 @@ def _audit_command(commands):
                                                              "core)")
     parser.add_argument("--notebooks", metavar="DIR", type=Path,
                         help="folder of the report notebooks, one per report (default: the ones passkit ships)")
+    _paper_option(parser, "report.pdf and the workbook's print setup")
+    parser.add_argument("--no-pdf", dest="pdf", action="store_false",
+                        help="skip report.pdf (about 0.8 s of CPU per audit folder, in a worker process)")
     parser.set_defaults(run=run_audit)
+
+
+def _paper_option(parser, what):
+    parser.add_argument("--paper", type=str.lower, choices=("letter", "a4"),
+                        help=f"paper size of {what} (default: letter, or the parameters file's 'paper:')")
 
 
 def run_audit(args):
@@ -327,7 +341,7 @@ def run_audit(args):
         raise PasskitError(f"--jobs must be at least 1, not {args.jobs}")
     settings = read_settings(args)
     audits = audit.run(settings, out=args.out, all_quarters=args.all_quarters, each_school=args.each_school,
-                       jobs=args.jobs, notebooks=args.notebooks, refresh=args.refresh)
+                       jobs=args.jobs, notebooks=args.notebooks, refresh=args.refresh, pdf=args.pdf)
     for done in audits:
         print(f"{done.params.label}, {done.period.name}: open {done.folder / 'index.html'}")
     failed = [(done, run) for done in audits for run in done.failed]
@@ -336,8 +350,49 @@ def run_audit(args):
     if failed:
         print(f"passkit: {len(failed)} of {sum(len(d.all_runs()) for d in audits)} notebooks failed; "
               "their pages show the error", file=sys.stderr)
-        return 1
-    return 0
+    unprinted = [failure for done in audits for failure in done.pdf_failures]
+    for member, why in unprinted:
+        print(f"passkit: report.pdf not made in {member.folder}: {why}", file=sys.stderr)
+    return 1 if failed or unprinted else 0
+
+
+def _packet_command(commands):
+    parser = commands.add_parser(
+        "packet", help="write one teacher's, room's or grade's reports with pseudonyms, safe to send",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write a folder a teacher may receive: the passes one teacher issued, of one room (from or\n"
+                    "to it) or of one grade, as CSV, XLSX, PNG and an offline HTML page. Students are pseudonyms\n"
+                    "(Student 014) numbered afresh for each packet; no student id, name, time of day or minutes\n"
+                    "out; counts from 1 to 4 read <5. The key from pseudonyms to students goes to a separate\n"
+                    "file for the admin (default: packet-keys/ beside the packet folder), never into the packet.",
+        epilog="examples:\n"
+               "  passkit packet parameters/2025-26-q3.yaml --issuer \"Mrs. Howard\"\n"
+               "  passkit packet --data demo-data --start 2026-01-05 --end 2026-03-27 --room \"Room 101\" --out room101")
+    add_settings(parser)
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--issuer", metavar="NAME", help="the passes this staff member issued (as the exports name them)")
+    scope.add_argument("--room", metavar="ROOM", help="the passes from or to this room")
+    scope.add_argument("--grade", dest="packet_grade", metavar="GRADE", help="the passes of this grade")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="the packet folder (default: outputs/packets/<school>-<range>-<teacher|room|grade>)")
+    parser.add_argument("--key", metavar="FILE", type=Path,
+                        help="where the key goes (default: packet-keys/<packet>.key.csv beside the packet folder)")
+    _paper_option(parser, "the packet workbook's print setup")
+    parser.set_defaults(run=run_packet)
+
+
+def run_packet(args):
+    from . import packet
+
+    settings = read_settings(args)
+    scope = packet.scope_from(args.issuer, args.room, args.packet_grade)
+    data = load_data(settings, args.refresh)
+    data.check_schools(settings.schools, False, settings.data)
+    made = packet.write(settings, data, scope, out=args.out, key=args.key)
+    print(f"{scope.title}, {settings.period.start} to {settings.period.end}: {made.passes:,} passes, "
+          f"{made.students:,} students.")
+    print(f"Packet (safe to send): {made.folder}/")
+    print(f"Key from pseudonyms to students (for the admin only; never send it): {made.key}")
 
 
 if __name__ == "__main__":

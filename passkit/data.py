@@ -18,7 +18,7 @@ import pandas as pd
 from . import __version__
 from .columns import load_column_map
 from .errors import PasskitError
-from .schema import EXPORT_SUFFIXES, PASSKIT_OUTPUTS, READ_SIDE_FILES, SIDE_FILES
+from .schema import EXPORT_SUFFIXES, PASSKIT_OUTPUTS, READ_SIDE_FILES, SIDE_FILES, WORKBOOK
 
 CACHE_FORMAT = 4  # bump when the cache's columns or rules change
 SIDE_ROLES = READ_SIDE_FILES  # rooms, roster, users, staff
@@ -36,6 +36,7 @@ class PassData:
     summary: dict
     timezone: str
     con: duckdb.DuckDBPyConnection = field(repr=False)
+    exempt: object = field(default=None, repr=False)  # passkit.exempt.Exempt when exempt.csv lists students
 
     # Each frame is bound once per PassData: binding a view costs DuckDB a few milliseconds, a fair
     # share of a school's whole range change.
@@ -119,7 +120,7 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
         if not refresh:
             for folder in (out, year_out if marker.exists() else None):
                 if folder and (folder / "summary.json").exists():
-                    return open_cache(folder)
+                    return _opened(folder, files)
         try:
             summary = _parse(files, timezone, column_map, root, out, year_out, progress, refresh, year_starts,
                              drop_identical)
@@ -130,8 +131,15 @@ def load(data_dir, timezone: str = "America/Chicago", *, columns=None, cache_dir
             continue
         if "year_less_times" in summary:
             _write_cache_file(marker, "")
-            return open_cache(year_out)
-        return open_cache(out)
+            return _opened(year_out, files)
+        return _opened(out, files)
+
+
+def _opened(folder: Path, files: dict) -> "PassData":
+    """The cache, with exempt.csv's students (read on every load: it is not in the cache)."""
+    from . import exempt
+
+    return exempt.attach(open_cache(folder), files.get("exempt"))
 
 
 def _files_changed():
@@ -243,12 +251,14 @@ def find_files(data_dir: Path) -> dict:
         stem, suffix = path.stem.lower(), path.suffix.lower()
         if suffix not in EXPORT_SUFFIXES or path.name.startswith((".", "~$")):
             continue  # hidden files and Excel's lock files
-        if stem in SIDE_FILES:
+        if stem == "exempt" and stem not in files:
+            files["exempt"] = path  # read on every load, outside the cache key (`passkit.exempt`)
+        elif stem in SIDE_FILES:
             if stem in SIDE_ROLES and stem not in files:
                 files[stem] = path
             elif stem not in SIDE_ROLES:
                 files["ignored"].append((path.name, "reserved for school settings"))
-        elif stem in PASSKIT_OUTPUTS:
+        elif is_passkit_output(stem):
             files["ignored"].append((path.name, "written by passkit report"))
         else:
             files["passes"].append(path)
@@ -256,6 +266,13 @@ def find_files(data_dir: Path) -> dict:
         raise PasskitError("no passes export found (any .csv or .xlsx file other than rooms, roster, users and staff)",
                            file=data_dir)
     return files
+
+
+def is_passkit_output(stem: str) -> bool:
+    """A file `passkit report` writes (one CSV per report, the workbook, ...): never read as passes."""
+    from . import registry
+
+    return stem in PASSKIT_OUTPUTS or stem in registry.names("csv") or re.fullmatch(WORKBOOK, stem) is not None
 
 
 def fingerprints(files: dict) -> list[dict]:

@@ -26,6 +26,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_ROWS = 1_048_576  # rows in an Excel sheet, the header and title rows included
 CREATED = dt.datetime(2000, 1, 1)  # the workbook's fixed creation time: re-runs are byte-identical
 MARKER = ".passkit-output"  # in every folder passkit writes, so it never replaces anyone else's
+PAPER_CODES = {"letter": 1, "a4": 9}  # XlsxWriter's set_paper numbers
 
 
 @dataclass
@@ -78,9 +79,10 @@ def neutralise(value):
 
 # ---- XLSX ------------------------------------------------------------------------------------------
 
-def write_xlsx(sheets, path, *, caption: str = "", sheet_rows: int = EXCEL_ROWS) -> Path:
+def write_xlsx(sheets, path, *, caption: str = "", paper: str = "letter", sheet_rows: int = EXCEL_ROWS) -> Path:
     """One sheet per table: a title row (`caption` and the sheet's title), the header row frozen and
-    filtered, typed cells, widths, landscape print fitted to the page width.
+    filtered, typed cells, widths, landscape print on `paper` fitted to the page width with the header
+    row repeated and the caption and page numbers in the footer.
 
     `sheets` is a list of `Sheet`, or {title: DataFrame}. A table longer than a sheet (`sheet_rows`,
     Excel's limit, title and header rows included) continues on sheets titled "<title> (2)"...,
@@ -106,7 +108,7 @@ def write_xlsx(sheets, path, *, caption: str = "", sheet_rows: int = EXCEL_ROWS)
                     first = (number - 1) * (sheet_rows - 2) + 1
                     heading += (f" · rows {first:,}-{first + len(rows) - 1:,} of {len(sheet.table):,}"
                                 + (" (continued on the next sheet)" if number < len(parts) else ""))
-                _write_sheet(book.add_worksheet(title), sheet, rows, formats, heading)
+                _write_sheet(book.add_worksheet(title), sheet, rows, formats, heading, paper)
         book.close()
     return Path(path)
 
@@ -139,7 +141,7 @@ def _sheet_title(title: str, used: set) -> str:
     return candidate
 
 
-def _write_sheet(sheet, spec: Sheet, table: pd.DataFrame, formats: dict, title: str):
+def _write_sheet(sheet, spec: Sheet, table: pd.DataFrame, formats: dict, title: str, paper: str = "letter"):
     columns = [spec.column(name) for name in spec.table.columns]
     sheet.write_string(0, 0, title, formats["title"])
     for index, column in enumerate(columns):
@@ -156,7 +158,9 @@ def _write_sheet(sheet, spec: Sheet, table: pd.DataFrame, formats: dict, title: 
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(1)
-    sheet.set_paper(9)  # A4; Letter users' printers scale to fit (fit_to_pages)
+    sheet.set_paper(PAPER_CODES[paper])
+    # "&" starts a field code in Excel's header and footer text: doubled, a school's name prints as written
+    sheet.set_footer(f"&L{title.replace('&', '&&')[:200]}&RPage &P of &N")
 
 
 def _cells(sheet, column: Column, values: pd.Series, formats: dict):
@@ -250,9 +254,15 @@ def sheet(entry, table: pd.DataFrame) -> Sheet:
     return Sheet(entry.title, table, {column.name: column for column in (SCHOOL, *entry.columns)})
 
 
-def write_report_folder(tables, out, *, caption: str = "") -> Path:
+def workbook_name(start, end) -> str:
+    """'reports-2026-01-05-to-2026-03-27.xlsx': the period travels with the file when it is sent on."""
+    return f"reports-{start}-to-{end}.xlsx"
+
+
+def write_report_folder(tables, out, *, caption: str = "", paper: str = "letter") -> Path:
     """What `passkit report` writes for one range (an audit adds its pages to the same files):
-    one CSV per report, reports.xlsx, rejected.csv and load_summary.json, into a checked folder."""
+    one CSV per report, the workbook (`workbook_name`), rejected.csv and load_summary.json, into a
+    checked folder."""
     from . import folders, registry
 
     out = Path(out)
@@ -262,8 +272,12 @@ def write_report_folder(tables, out, *, caption: str = "") -> Path:
     for entry in registry.all_reports("csv"):
         if entry.name in computed:
             write_csv(computed[entry.name], out / f"{entry.name}.csv", sheet(entry, computed[entry.name]).columns)
+    workbook = out / workbook_name(tables.start, tables.end)
+    for old in [*out.glob("reports-*-to-*.xlsx"), out / "reports.xlsx"]:  # an earlier run's range, in our folder
+        if old != workbook:
+            old.unlink(missing_ok=True)
     write_xlsx([sheet(entry, computed[entry.name]) for entry in registry.all_reports("xlsx")
-                if entry.name in computed], out / "reports.xlsx", caption=caption)
+                if entry.name in computed], workbook, caption=caption, paper=paper)
     data = tables.data
     if hasattr(data, "rejected"):  # a school's folder holds only its own rejected rows: they name students
         write_csv(data.rejected(tables.schools), out / "rejected.csv")

@@ -8,6 +8,7 @@ folder inside it, a system folder, a file, or a folder of someone else's files.
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from .errors import PasskitError
@@ -69,6 +70,32 @@ def unique_slugs(names) -> dict[str, str]:
 def staging_name(folder: Path) -> str:
     """A hidden name beside `folder` that says which process is writing it."""
     return f".{folder.name}.{os.getpid()}.partial"
+
+
+def staging(folder: Path) -> Path:
+    """A new hidden folder beside `folder` to write it in (readable as the umask allows, not mkdtemp's 0700)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder.parent)
+    path = Path(tempfile.mkdtemp(prefix=staging_name(folder) + "-", dir=folder.parent))
+    path.chmod(0o777 & ~umask())
+    return path
+
+
+def swap_in(staging: Path, folder: Path):
+    """Move a finished `staging` folder to `folder`, replacing an earlier one (which was checked as ours)."""
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+        folder.rename(old)
+        staging.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(folder)
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def remove_stale(parent: Path):

@@ -16,8 +16,10 @@ TEMPLATE = "passkit_report"
 ASSET = "assets/vega.js"
 
 
-def write_site(audit, manifest: dict):
-    """Write assets/vega.js, one page per executed notebook, and index.html into the audit's folder."""
+def write_site(audit, manifest: dict, before_index=None):
+    """Write assets/vega.js, one page per executed notebook, and index.html into the audit's folder.
+
+    `before_index` is called between the pages and the index (the audit waits there for report.pdf)."""
     from . import charts
     from .exports import write_text
 
@@ -28,6 +30,8 @@ def write_site(audit, manifest: dict):
     for run in audit.runs:
         write_page(audit.executed(run), folder / f"{run.name}.html", **context, title=registry.get(run.name).title,
                    current=run.name, error=run.error)
+    if before_index is not None:
+        before_index()
     write_index(audit, context)
 
 
@@ -78,7 +82,9 @@ def write_index(audit, context: dict):
     rows = [{"label": figure, "value": cell_text(value)} for figure, value in quality.itertuples(index=False)]
     html = _environment().get_template("overview.html.j2").render(
         **context, pages=pages, tiles=tiles, quality=rows, schools=[_school_row(s) for s in audit.schools],
-        files=_files(folder), failures=[page for page in pages if page["failed"]])
+        files=_files(folder), failures=[page for page in pages if page["failed"]],
+        pdf="report.pdf" if (folder / "report.pdf").is_file() else "", pdf_error=getattr(audit, "pdf_error", ""),
+        workbook=_workbook(folder))
     write_text(folder / "index.html", html)
 
 
@@ -151,8 +157,13 @@ def _school_row(school) -> dict:
             "failed": bool(school.failed)}
 
 
+def _workbook(folder: Path) -> str:
+    return next((p.name for p in sorted(folder.glob("reports-*.xlsx"))), "")
+
+
 def _files(folder: Path) -> list:
-    names = [("reports.xlsx", "All tables as one workbook (reports.xlsx)")]
+    names = [("report.pdf", "The printable report (report.pdf)")] if (folder / "report.pdf").is_file() else []
+    names += [(_workbook(folder), f"All tables as one workbook ({_workbook(folder)})")]
     names += [(p.name, p.name) for p in sorted(folder.glob("*.csv"))]
     names += [(p.name, p.name) for p in sorted(folder.glob("*.png"))]
     names += [(f"notebooks/{p.name}", f"notebooks/{p.name}") for p in sorted((folder / "notebooks").glob("*.ipynb"))]

@@ -18,6 +18,7 @@ working directory):
     cache: /var/cache/passkit      # optional Parquet cache folder
     year_starts: 2025-08-01        # optional: the school year of times written without a year
     drop_identical: true           # optional: drop rows identical to an earlier one (exports without pass ids)
+    paper: a4                      # optional: letter (default) or a4, for report.pdf and the workbook's print setup
 """
 
 import datetime as dt
@@ -29,7 +30,8 @@ from .errors import PasskitError
 from .folders import slug
 
 KEYS = ("school", "data", "timezone", "period", "start", "end", "schools", "grades", "quarters", "columns", "cache",
-        "year_starts", "drop_identical")
+        "year_starts", "drop_identical", "paper")
+PAPERS = ("letter", "a4")
 PATH_KEYS = ("data", "columns", "cache")
 DEFAULT_TIMEZONE = "America/Chicago"
 
@@ -60,6 +62,7 @@ class Settings:
     grades: tuple[str, ...] = ()
     year_starts: dt.date | None = None  # for exports whose times have no year (else from the range)
     drop_identical: bool = False
+    paper: str = "letter"  # report.pdf's and the workbook's paper size
     options: dict = field(default_factory=dict, compare=False)  # report options (registry.Option)
     source: Path | None = field(default=None, compare=False)
 
@@ -149,7 +152,8 @@ def build(file=None, *, need_range=True, report_options=None, **options) -> Sett
                     columns=_path(values.get("columns")), cache=_path(values.get("cache")),
                     grades=_texts(values.get("grades")), options=dict(report_options or {}),
                     year_starts=as_date(values["year_starts"], "year start", where) if values.get("year_starts") else None,
-                    drop_identical=bool(values.get("drop_identical")), source=where)
+                    drop_identical=bool(values.get("drop_identical")), paper=_paper(values.get("paper"), where),
+                    source=where)
 
 
 def _period(values, options, where, need_range) -> Period | None:
@@ -167,6 +171,13 @@ def _period(values, options, where, need_range) -> Period | None:
     overridden = options.get("start") or options.get("end")  # a file's period name no longer fits
     name = str(values["period"]) if values.get("period") and not overridden else f"{start} to {end}"
     return Period(name, start, end)
+
+
+def _paper(value, where) -> str:
+    paper = str(value or "letter").strip().lower()
+    if paper not in PAPERS:
+        raise PasskitError(f"paper '{value}' is not letter or a4", file=where)
+    return paper
 
 
 def _texts(value) -> tuple[str, ...]:

@@ -73,6 +73,7 @@ class Report:
     needs: tuple[str, ...] = ()  # pass columns the report cannot do without (an export may lack them)
     options: tuple[Option, ...] = ()
     spark: bool = True  # whether it runs on the Spark engine (else refused there with a one-line message)
+    singles_out: bool = False  # lists individual students as findings (top lists, long passes): never exempt ones
 
     def __post_init__(self):
         unknown = set(self.outputs) - OUTPUTS

@@ -66,8 +66,12 @@ def passes_by_grade(tables) -> pd.DataFrame:
   students, and to grade-level reminders.
 - Students with no pass at all are not shown; the table is sorted by passes, most first.""")
 def passes_by_student(tables) -> pd.DataFrame:
-    """Passes per student with at least one; `outlier` flags passes > Q3 + 1.5 IQR within the grade."""
-    return _with_outliers(tables.once(_students))
+    """Passes per student with at least one; `outlier` flags passes > Q3 + 1.5 IQR within the grade.
+
+    Exempt students are listed (they are dots on the chart) but never flagged, nor in the quartiles.
+    """
+    students = tables.once(_students)
+    return _with_outliers(students, tables.is_exempt(students))
 
 
 @report(
@@ -113,6 +117,7 @@ def staff_usage(tables) -> pd.DataFrame:
     description="The students with the most passes, with minutes out of class.",
     columns=[*STUDENT, Column("minutes_out", "Minutes out", "minutes")],
     chart="frequent_flyers", options=(Option("top", FREQUENT_FLYERS, "students listed in Frequent Flyers"),),
+    singles_out=True,
     guidance="""\
 - Many passes with **few minutes** (quick restroom trips) reads differently from fewer passes with **many minutes out**.
 - Check whether the same names appear audit after audit, and whether they cluster in one grade (see Total Passes by Student).
@@ -120,9 +125,9 @@ def staff_usage(tables) -> pd.DataFrame:
 def frequent_flyers(tables) -> pd.DataFrame:
     """The top students by passes, then minutes out of class, then student_id (then school).
 
-    Minutes come from passes that ended, and not before they started.
+    Minutes come from passes that ended, and not before they started. Exempt students are never listed.
     """
-    return _flyers(tables.once(_students), tables.options["top"])
+    return _flyers(tables.without_exempt(tables.once(_students)), tables.options["top"])
 
 
 def all_reports(data, start, end, grades=None, schools=None, **options) -> dict[str, pd.DataFrame]:
@@ -168,19 +173,25 @@ def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
         nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum())
 
 
-def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
-    """Flag passes > Q3 + 1.5 IQR of the student's grade (linear quartiles); sort by passes, school, id."""
+def _with_outliers(table: pd.DataFrame, exempt=None) -> pd.DataFrame:
+    """Flag passes > Q3 + 1.5 IQR of the student's grade (linear quartiles); sort by passes, school, id.
+
+    `exempt` (a boolean per row) marks students left out of the quartiles and never flagged.
+    """
     codes, levels = pd.factorize(table["grade"])
     passes = table["passes"].to_numpy()
+    counted = np.ones(len(table), bool) if exempt is None else ~np.asarray(exempt, bool)
     fence = np.full(len(levels) + 1, np.inf)  # the last entry is for a missing grade (code -1): never an outlier
     for code in range(len(levels)):
-        q1, q3 = np.quantile(passes[codes == code], [0.25, 0.75])
-        fence[code] = q3 + 1.5 * (q3 - q1)
+        grade = passes[(codes == code) & counted]
+        if len(grade):  # a grade of exempt students only has no fence
+            q1, q3 = np.quantile(grade, [0.25, 0.75])
+            fence[code] = q3 + 1.5 * (q3 - q1)
     # student_key numbers students in (school, student_id) order: an integer sorts much faster
     by = ["student_key"] if "student_key" in table else ["school", "student_id"]
     order = np.lexsort([table[column].to_numpy() for column in reversed(by)] + [-passes])
     shown = table[_named(table, STUDENT_COLUMNS)].take(order)
-    return shown.assign(outlier=(passes > fence[codes])[order]).reset_index(drop=True)
+    return shown.assign(outlier=((passes > fence[codes]) & counted)[order]).reset_index(drop=True)
 
 
 def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:

@@ -6,8 +6,9 @@ EXPORT_SUFFIXES = (".csv", ".xlsx")
 SIDE_FILES = ("rooms", "roster", "users", "staff", "bells", "exempt", "keep_apart")
 READ_SIDE_FILES = SIDE_FILES[:4]
 # What `passkit report` writes: never passes, even when it lands in the data folder.
-PASSKIT_OUTPUTS = ("rejected", "reports", "load_summary", "daily_passes", "passes_by_grade", "passes_by_student",
-                   "room_usage", "staff_usage", "frequent_flyers")
+# What `passkit report` writes besides one CSV per registered report (`data.is_passkit_output`).
+PASSKIT_OUTPUTS = ("rejected", "load_summary", "reports")
+WORKBOOK = r"reports-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}"  # exports.workbook_name
 
 # The passkit columns of a pass. Only a student, a room and a start time are required (REQUIRED);
 # without the others some reports cannot be made (see `columns_missing` in the load summary).

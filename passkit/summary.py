@@ -6,6 +6,7 @@ from .registry import Column, report
 
 DATE_FORMAT = "%a %Y-%m-%d"  # "Mon 2026-01-05": the weekday matters when reading a day's count
 IN_RANGE, QUALITY = "In this range", "Data quality"
+EXEMPT = "Exempt students with a pass"
 
 
 @report(
@@ -47,6 +48,8 @@ def headline(tables) -> pd.DataFrame:
         top_grade = by_grade.loc[by_grade["passes"].idxmax()]
         rows.append(("Grade with the most passes", f"{top_grade['grade']} ({int(top_grade['passes']):,})"))
     rows += [("Students with a pass", len(students)), ("Students marked as outliers", int(students["outlier"].sum()))]
+    if getattr(tables.data, "exempt", None) is not None:  # exempt.csv: never outliers, never listed
+        rows.append((EXEMPT, int(tables.is_exempt(students).sum())))
     for column, figure in (("passes_to", "Busiest destination"), ("passes_from", "Room students leave most")):
         if total:
             room = rooms.loc[rooms[column].idxmax()]
@@ -67,10 +70,18 @@ def data_quality(summary: dict, start, end) -> pd.DataFrame:
     rows += [("Grades filled in from the roster", summary["grades_filled_from_roster"]),
              ("Passes with an unknown grade", summary.get("passes_with_unknown_grade", 0)),
              ("Passes that never ended", summary.get("passes_never_ended", 0)),
+             *_exempt_rows(summary.get("exempt")),
              ("First day in the export", summary.get("first_date") or ""),
              ("Last day in the export", summary.get("last_date") or ""),
              ("Export covers the whole range", "yes" if covers(summary, start, end) else "no")]
     return pd.DataFrame(rows, columns=["Figure", "Value"])
+
+
+def _exempt_rows(counts) -> list:
+    if not counts:
+        return []
+    return [("Students listed in exempt.csv", counts["rows"] - counts["without_student_id"]),
+            ("Listed exempt students with no pass in the export", counts["not_found"])]
 
 
 def covers(summary: dict, start, end) -> bool:

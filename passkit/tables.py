@@ -8,12 +8,17 @@
 Report functions receive the `Tables` and share work through it: `tables.passes` is the range's
 passes (a narwhals LazyFrame), `tables.once(step)` runs an aggregation several reports use only
 once, and `tables.get(name)` gives another report's table.
+
+Exempt students (exempt.csv, see `passkit.exempt`) count in every total but are never singled out:
+a report that names or flags individual students starts from `tables.without_exempt(frame)` (or
+tests `tables.is_exempt(table)`), and one declared `singles_out=True` is checked for them.
 """
 
 import datetime as dt
 from functools import cached_property
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 
 from . import grades as grade_levels, registry
@@ -21,8 +26,9 @@ from .errors import PasskitError
 
 
 class Tables:
-    def __init__(self, data, start, end, grades=None, schools=None, options=None):
+    def __init__(self, data, start, end, grades=None, schools=None, options=None, where=None):
         self.data = data
+        self.where = where  # an extra narwhals filter on the passes (a packet's teacher or room)
         self.start, self.end = as_date(start, "start"), as_date(end, "end")
         if self.start > self.end:
             raise PasskitError(f"the range starts ({self.start}) after it ends ({self.end})")
@@ -34,7 +40,8 @@ class Tables:
 
     @cached_property
     def passes(self) -> nw.LazyFrame:
-        return in_range(self.data, self.start, self.end, self.grades, self.schools)
+        passes = in_range(self.data, self.start, self.end, self.grades, self.schools)
+        return passes if self.where is None else passes.filter(self.where)
 
     @cached_property
     def unavailable(self) -> dict[str, str]:
@@ -47,6 +54,35 @@ class Tables:
                                                    "use the default engine (DuckDB)")
         return reasons
 
+    @cached_property
+    def exempt(self) -> frozenset:
+        """student_key of the exempt students (exempt.csv); empty without one, or for a bare frame."""
+        found = getattr(self.data, "exempt", None)
+        return found.keys if found is not None else frozenset()
+
+    def without_exempt(self, frame):
+        """`frame` without the exempt students' rows: where every list or flag of individuals starts.
+
+        A narwhals frame (e.g. `tables.passes`) or a pandas table, keyed by `student_key`, or by
+        `student_id` (and `school` in a district) as the report tables are.
+        """
+        if not self.exempt:
+            return frame
+        if isinstance(frame, pd.DataFrame):
+            return frame[~self.is_exempt(frame)]
+        return frame.filter(~nw.col("student_key").is_in(sorted(self.exempt)))
+
+    def is_exempt(self, table: pd.DataFrame) -> np.ndarray:
+        """For each row of a pandas `table` (with student_key, or student_id and maybe school), whether
+        its student is exempt."""
+        if not self.exempt or table.empty:
+            return np.zeros(len(table), bool)
+        if "student_key" in table:
+            return table["student_key"].isin(self.exempt).to_numpy()
+        schools = table["school"].tolist() if "school" in table else [""] * len(table)
+        ids = self.data.exempt.ids
+        return np.array([pair in ids for pair in zip(schools, table["student_id"].tolist())], bool)
+
     def once(self, step):
         """`step(self)`, computed on first use and kept: an aggregation several reports share."""
         if step not in self._steps:
@@ -58,8 +94,13 @@ class Tables:
             entry = registry.get(name)
             if name in self.unavailable:
                 raise PasskitError(f"{entry.title} cannot be made: {self.unavailable[name]}")
-            self._tables[name] = _checked(entry, entry.compute(self))
+            self._tables[name] = self._singles_out_nobody_exempt(entry, _checked(entry, entry.compute(self)))
         return self._tables[name]
+
+    def _singles_out_nobody_exempt(self, entry, table: pd.DataFrame) -> pd.DataFrame:
+        if entry.singles_out and self.is_exempt(table).any():
+            raise AssertionError(f"report {entry.name} lists an exempt student: start from tables.without_exempt()")
+        return table
 
     def all(self, output: str | None = None) -> dict[str, pd.DataFrame]:
         """Every available report (appearing in `output`, if given), by name, in page order."""

@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 
 from passkit import audit, cli, demo, engine, folders, htmlreport, params, registry, resources
+from passkit.exports import workbook_name
 
 pytestmark = pytest.mark.slow
 
 Q3 = ["--start", "2026-01-05", "--end", "2026-03-27"]
+WORKBOOK = workbook_name("2026-01-05", "2026-03-27")  # reports-2026-01-05-to-2026-03-27.xlsx
 TABLES = [*registry.names("csv"), "rejected"]
 PAGES = registry.names("page")
 # The only outside addresses a page or the chart library may contain: XML namespaces, Vega-Lite's schema
@@ -62,12 +64,12 @@ def test_csvs_equal_passkit_report_for_the_same_range(done):
     out, report = done
     for name in TABLES:
         assert (out / f"{name}.csv").read_bytes() == (report / f"{name}.csv").read_bytes(), name
-    assert (out / "reports.xlsx").read_bytes() != b"" and (report / "reports.xlsx").is_file()
+    assert (out / WORKBOOK).read_bytes() != b"" and (report / WORKBOOK).is_file()
 
 
 def test_the_workbook_has_one_sheet_per_report_with_typed_cells(done, demo_folder):
     out, _ = done
-    book = openpyxl.load_workbook(out / "reports.xlsx")
+    book = openpyxl.load_workbook(out / WORKBOOK)
     assert book.sheetnames == [entry.title for entry in registry.all_reports("xlsx")]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A3", "a title row, then the header row, frozen"
@@ -92,6 +94,11 @@ def test_the_workbook_has_one_sheet_per_report_with_typed_cells(done, demo_folde
     assert isinstance(summary["Passes"], int) and summary["Passes"] == sum(counts)
     assert book["Room Usage"].page_setup.orientation == "landscape"
     assert book["Room Usage"].print_title_rows == "$2:$2"
+    rooms = book["Room Usage"]
+    assert rooms.page_setup.paperSize == 1, "Letter"
+    assert rooms.sheet_properties.pageSetUpPr.fitToPage and rooms.page_setup.fitToHeight == 0, "one page wide"
+    assert rooms.oddFooter.left.text.startswith(f"{demo_folder.name} · 2026-01-05 to 2026-03-27")
+    assert rooms.oddFooter.right.text == "Page &P of &N"
 
 
 def test_the_manifest_records_parameters_inputs_rows_versions_and_runs(done, demo_folder):
@@ -140,12 +147,12 @@ def test_the_index_links_every_report_and_file(done):
         assert (out / target).is_file(), target
     for name in PAGES:
         assert f'href="{name}.html"' in index
-    assert 'href="reports.xlsx"' in index and "did not finish" not in index
+    assert f'href="{WORKBOOK}"' in index and "did not finish" not in index
 
 
 def test_rerunning_replaces_the_folder_with_byte_identical_tables(done, demo_folder, cache):
     out, _ = done
-    names = [f"{name}.csv" for name in TABLES] + ["reports.xlsx"]
+    names = [f"{name}.csv" for name in TABLES] + [WORKBOOK]
     before = {name: (out / name).read_bytes() for name in names}
     created = json.loads((out / "manifest.json").read_text())["created"]
     (out / "index.html").write_text("an earlier run")
@@ -190,7 +197,7 @@ def test_a_failing_notebook_is_kept_with_its_error_and_the_rest_finish(demo_fold
 
 
 def test_an_interrupted_audit_leaves_no_folder(demo_folder, cache, tmp_path, monkeypatch):
-    def interrupt(*args):
+    def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(htmlreport, "write_site", interrupt)  # pytest's monkeypatch, undone after the test

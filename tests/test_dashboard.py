@@ -165,7 +165,7 @@ def test_downloads_equal_what_passkit_report_writes(app, demo_data, tmp_path):
     _, workbook = staff.download("xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(workbook)).active
     mine = [[c.value for c in row] for row in sheet.iter_rows()]
-    reference = openpyxl.load_workbook(tmp_path / "reports.xlsx")[registry.get("staff_usage").title]
+    reference = openpyxl.load_workbook(tmp_path / exports.workbook_name(start, end))[registry.get("staff_usage").title]
     assert mine[1:] == [[c.value for c in row] for row in reference.iter_rows()][1:], "below the title row"
     name, png = app.section("daily_passes").download("png")
     assert name.endswith(".png") and png.startswith(b"\x89PNG")

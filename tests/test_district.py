@@ -134,7 +134,7 @@ def test_each_school_writes_a_folder_per_school_and_the_district(demo_district_f
         total += pd.read_csv(out / "passes_by_grade.csv")["passes"].sum()
         rejected = pd.read_csv(out / "rejected.csv")
         assert len(rejected) > 0 and set(rejected["school"]) == {school}  # no other school's students
-        assert (out / "reports.xlsx").exists()
+        assert (out / f"reports-{Q3[0]}-to-{Q3[1]}.xlsx").exists()
     assert total == district["passes"].sum()
 
 

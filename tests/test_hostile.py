@@ -59,11 +59,11 @@ def test_no_csv_cell_starts_like_a_formula(hostile, tmp_path):
 def test_no_workbook_cell_is_a_formula(hostile, tmp_path):
     code, out = report(hostile, tmp_path)
     assert code == 0
-    with zipfile.ZipFile(out / "reports.xlsx") as book:
+    with zipfile.ZipFile(out / exports.workbook_name(*DAY[1::2])) as book:
         for name in book.namelist():
             if name.startswith("xl/worksheets/"):
                 assert "<f>" not in book.read(name).decode(), name
-    sheet = openpyxl.load_workbook(out / "reports.xlsx")["Total Passes by Student"]
+    sheet = openpyxl.load_workbook(out / exports.workbook_name(*DAY[1::2]))["Total Passes by Student"]
     names = {row[1].value: row[1].data_type for row in sheet.iter_rows(min_row=3)}
     assert names[FORMULAS[0]] == "s" and names[SCRIPT] == "s", "the text itself, stored as text"
 
@@ -83,7 +83,7 @@ def test_a_dashboard_download_is_no_formula_either(hostile, tmp_path):
 def test_control_characters_never_break_a_writer(hostile, tmp_path, capsys):
     code, out = report(hostile, tmp_path)
     assert code == 0 and "Traceback" not in capsys.readouterr().err
-    book = openpyxl.load_workbook(out / "reports.xlsx")  # a workbook Excel can open: well-formed XML
+    book = openpyxl.load_workbook(out / exports.workbook_name(*DAY[1::2]))  # a workbook Excel can open: well-formed XML
     assert len(book.sheetnames) == len(registry.names("xlsx"))
     assert (out / "rejected.csv").is_file() and (out / "load_summary.json").is_file()
 
@@ -183,6 +183,6 @@ def test_a_full_disk_leaves_no_truncated_file_and_one_line(hostile, tmp_path, ca
     monkeypatch.setattr(xlsxwriter.Workbook, "close", full)  # pytest's, undone after the test
     code, out = report(hostile, tmp_path)
     err = capsys.readouterr().err
-    assert code == 2 and "reports.xlsx: cannot write the file (No space left on device)" in err
+    assert code == 2 and f"{exports.workbook_name(*DAY[1::2])}: cannot write the file (No space left on device)" in err
     assert len(err.strip().splitlines()) == 1
-    assert not (out / "reports.xlsx").exists() and not [p for p in out.iterdir() if p.name.endswith(".partial")]
+    assert not (out / exports.workbook_name(*DAY[1::2])).exists() and not [p for p in out.iterdir() if p.name.endswith(".partial")]

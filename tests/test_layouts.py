@@ -221,14 +221,15 @@ def test_every_csv_and_xlsx_but_side_files_and_outputs_is_read_as_passes(tmp_pat
     write_csv(tmp_path / "d" / "April export.CSV", [pass_row(2)])
     for side in ("rooms", "Roster", "staff", "bells", "exempt", "keep_apart", "rejected", "passes_by_grade"):
         write_csv(tmp_path / "d" / f"{side}.csv", [["x"]], ["whatever"])
+    (tmp_path / "d" / "reports-2026-01-05-to-2026-03-27.xlsx").write_bytes(b"a workbook passkit wrote")
     (tmp_path / "d" / "notes.txt").write_text("not an export")
     from passkit.data import find_files
 
     files = find_files(tmp_path / "d")
     assert [p.name for p in files["passes"]] == ["April export.CSV", "march.csv"]
-    assert sorted(name for name, _ in files["ignored"]) == ["bells.csv", "exempt.csv", "keep_apart.csv",
-                                                            "passes_by_grade.csv", "rejected.csv"]
-    assert files["roster"].name == "Roster.csv"
+    assert sorted(name for name, _ in files["ignored"]) == ["bells.csv", "keep_apart.csv", "passes_by_grade.csv",
+                                                            "rejected.csv", "reports-2026-01-05-to-2026-03-27.xlsx"]
+    assert files["roster"].name == "Roster.csv" and files["exempt"].name == "exempt.csv"
 
 
 def test_a_column_map_still_overrides_detection(tmp_path):

@@ -269,7 +269,7 @@ def test_report_command_writes_every_output(folder, tmp_path, capsys):
     assert code == 0 and "rejected 1 rows" in out
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
     assert names == sorted([f"{r}.csv" for r in registry.names("csv")] + [
-        "rejected.csv", "load_summary.json", "reports.xlsx", folders.MARKER])
+        "rejected.csv", "load_summary.json", "reports-2026-01-05-to-2026-01-05.xlsx", folders.MARKER])
     summary = json.loads((tmp_path / "o" / "load_summary.json").read_text())
     assert summary["passes_in_range"] == 1 and summary["rows_rejected"] == 1
 

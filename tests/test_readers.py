@@ -166,7 +166,7 @@ def test_control_characters_are_replaced_and_counted(tmp_path, capsys):
     names = sorted(data.passes.select("student_name").collect("pandas").to_native()["student_name"])
     assert names == ["Ana Rivera", "Bo [31mLee"]
     assert data.summary["control_character_rows"] == 2
-    assert (tmp_path / "o" / "reports.xlsx").exists()
+    assert (tmp_path / "o" / "reports-2026-01-05-to-2026-01-05.xlsx").exists()
 
 
 def test_a_column_named_line_is_just_another_column(tmp_path):

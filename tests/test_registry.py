@@ -52,7 +52,7 @@ def test_a_registered_report_is_in_passkit_report_s_folder(toy, demo_folder, tmp
     assert list(table.columns) == ["weekday", "passes"] and table["weekday"].iloc[0] == "Monday"
     passes = json.loads((out / "load_summary.json").read_text())["passes_in_range"]
     assert table["passes"].sum() == 3 * passes, "its option came from the command line"
-    sheet = openpyxl.load_workbook(out / "reports.xlsx")["Toy Passes by Weekday"]
+    sheet = openpyxl.load_workbook(out / "reports-2026-01-05-to-2026-03-27.xlsx")["Toy Passes by Weekday"]
     assert [cell.value for cell in sheet[2]] == ["Day of the week", "Passes"]
 
 
@@ -65,7 +65,7 @@ def test_a_registered_report_gets_an_audit_page_card_and_sheet(toy, demo_folder,
     page = (out / "toy_weekdays.html").read_text()
     assert "Toy Passes by Weekday" in page and "Day of the week" in page and "A toy." in page
     assert (out / "toy_weekdays.png").read_bytes()[:4] == b"\x89PNG"
-    assert "Toy Passes by Weekday" in openpyxl.load_workbook(out / "reports.xlsx").sheetnames
+    assert "Toy Passes by Weekday" in openpyxl.load_workbook(out / "reports-2026-01-05-to-2026-03-27.xlsx").sheetnames
     ran = {run["name"]: run["status"] for run in json.loads((out / "manifest.json").read_text())["notebooks"]}
     assert ran["toy_weekdays"] == "ok", "the generic notebook ran the report that has none of its own"
 
