@@ -173,14 +173,31 @@ def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:
     codes, levels = pd.factorize(table["grade"])
     passes = table["passes"].to_numpy()
     fence = np.full(len(levels) + 1, np.inf)  # the last entry is for a missing grade (code -1): never an outlier
-    for code in range(len(levels)):
-        q1, q3 = np.quantile(passes[codes == code], [0.25, 0.75])
+    for code, (q1, q3) in enumerate(_quartiles(passes, codes, len(levels))):
         fence[code] = q3 + 1.5 * (q3 - q1)
     # student_key numbers students in (school, student_id) order: an integer sorts much faster
     by = ["student_key"] if "student_key" in table else ["school", "student_id"]
     order = np.lexsort([table[column].to_numpy() for column in reversed(by)] + [-passes])
     shown = table[_named(table, STUDENT_COLUMNS)].take(order)
     return shown.assign(outlier=(passes > fence[codes])[order]).reset_index(drop=True)
+
+
+def _quartiles(passes: np.ndarray, codes: np.ndarray, levels: int) -> list[tuple[float, float]]:
+    """(Q1, Q3) of the pass counts of each grade code, linearly interpolated."""
+    return [tuple(np.quantile(passes[codes == code], [0.25, 0.75])) for code in range(levels)]
+
+
+def grade_quartiles(table: pd.DataFrame) -> pd.DataFrame:
+    """The outlier rule of Total Passes by Student, grade by grade (school order): grade, students, q1, q3,
+    fence (Q3 + 1.5 IQR: more passes than this is an outlier) and outliers, from that report's table."""
+    codes, levels = pd.factorize(table["grade"])
+    passes = table["passes"].to_numpy()
+    rows = []
+    for code, (q1, q3) in enumerate(_quartiles(passes, codes, len(levels))):
+        fence, grade_passes = q3 + 1.5 * (q3 - q1), passes[codes == code]
+        rows.append((levels[code], len(grade_passes), q1, q3, fence, int((grade_passes > fence).sum())))
+    rows.sort(key=lambda row: (grade_levels.sort_key(row[0]), row[0]))
+    return pd.DataFrame(rows, columns=["grade", "students", "q1", "q3", "fence", "outliers"])
 
 
 def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:

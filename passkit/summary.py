@@ -82,3 +82,35 @@ def part(table: pd.DataFrame, section: str) -> pd.DataFrame:
     """One section of the audit summary as (Figure, Value) rows."""
     rows = table[table["section"] == section]
     return pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})
+
+
+# ---- pass lengths ---------------------------------------------------------------------------------
+
+LONG_MINUTES = 15.0  # a long pass lasts more than this; a report's `long_minutes` option, when one declares it, wins
+
+
+def pass_lengths(tables) -> dict:
+    """How long the range's passes lasted, in one scan (use as `tables.once(pass_lengths)`).
+
+    Only passes that ended count (`minutes` is set: ended, and not before they started):
+    {"ended": passes that ended, "average_minutes": their mean to a tenth (half up) or None,
+     "long": how many lasted more than `long_minutes`, "long_minutes": that limit}.
+    """
+    import narwhals as nw
+
+    from .tables import collect
+
+    limit = float(tables.options.get("long_minutes", LONG_MINUTES))
+    ended = tables.passes.filter(~nw.col("minutes").is_null())
+    row = collect(ended.select(nw.len().alias("ended"), (nw.col("minutes") * 60_000).round(0).sum().alias("ms"),
+                               (nw.col("minutes") > limit).cast(nw.Int64).sum().alias("long"))).iloc[0]
+    count = int(row["ended"])
+    return {"ended": count, "average_minutes": tenth(row["ms"], count * 60_000) if count else None,
+            "long": int(row["long"] or 0) if count else 0, "long_minutes": limit}
+
+
+def tenth(numerator, denominator) -> float:
+    """numerator / denominator to a tenth, rounded half up, exactly (milliseconds add up exactly; floats do not)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float((Decimal(int(numerator)) / Decimal(int(denominator))).quantize(Decimal("0.1"), ROUND_HALF_UP))
