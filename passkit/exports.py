@@ -35,6 +35,7 @@ class Sheet:
     title: str
     table: pd.DataFrame
     columns: dict = field(default_factory=dict)  # column name -> registry.Column; others inferred
+    heading: str = ""  # the title row, when it says more than the caption and title (the dashboard's filters)
 
     def column(self, name) -> Column:
         return self.columns.get(name) or Column(name, name, _kind(self.table[name]))
@@ -100,7 +101,7 @@ def write_xlsx(sheets, path, *, caption: str = "") -> Path:
             for number, rows in enumerate(_chunks(sheet.table), start=1):
                 title = _sheet_title(sheet.title if number == 1 else f"{sheet.title} ({number})", used)
                 _write_sheet(book.add_worksheet(title), sheet, rows, formats,
-                             f"{caption} · {sheet.title}" if caption else sheet.title)
+                             sheet.heading or (f"{caption} · {sheet.title}" if caption else sheet.title))
         book.close()
     return Path(path)
 
