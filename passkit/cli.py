@@ -1,6 +1,7 @@
 """The `passkit` command. Every failure a user can cause ends in one line and exit status 2."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -206,6 +207,11 @@ def run_dashboard(args):
     settings = read_settings(args, need_range=False)
     hashed = _ask_password() if args.password else ""
     data = load_data(settings, args.refresh)
+    from .dashboard import ENV_SCHOOL
+    from .dashboard_store import prepare
+
+    prepare(data, settings.quarters)  # the preset ranges, computed once for every page's kernel
+    os.environ[ENV_SCHOOL] = settings.label  # kernels inherit it: titles and file names say which school
     serve.serve(data, port=args.port, token=args.token, quarters=settings.quarters, hashed_password=hashed)
 
 
