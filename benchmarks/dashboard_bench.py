@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError
+
 from passkit import serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,6 +37,13 @@ DRAWN = """() => {
         && charts.every(c => c.passkitView && c.dataset.revision === charts[0].dataset.revision)
         && document.querySelectorAll('.passkit-table-widget tbody tr').length > 0;
 }"""
+
+
+SHOWN = """() => ({state: (document.querySelector('.passkit-state') || {}).textContent,
+    charts: document.querySelectorAll('.passkit-section .passkit-chart').length,
+    drawn: [...document.querySelectorAll('.passkit-section .passkit-chart')].filter(c => c.passkitView).length,
+    sections: document.querySelectorAll('.passkit-section').length,
+    rows: document.querySelectorAll('.passkit-table-widget tbody tr').length})"""
 
 
 def timed_change(arguments: str, choose: str) -> str:
@@ -204,7 +213,14 @@ def concurrent_sessions(browser, server, sessions):
         page.on("pageerror", lambda error: errors.append(f"{error.message[:300]} {(error.stack or '')[:600]}"))
         page.goto(server.url, wait_until="commit")
     for page in pages:
-        page.wait_for_function(DRAWN, timeout=600_000, polling=500)
+        page.on("console", lambda message: errors.append(f"console: {message.text[:300]}")
+                if message.type == "error" else None)
+    deadline = time.monotonic() + 600
+    for page in pages:
+        try:
+            page.wait_for_function(DRAWN, timeout=max(1, deadline - time.monotonic()) * 1000, polling=500)
+        except TimeoutError:  # playwright's: a page that never completes is an error, not the end of the run
+            errors.append(f"a page was not complete after 600 s: {page.evaluate(SHOWN)}")
         peak = max(peak, server.kernels())
         if "problem" in (page.get_attribute(".passkit-state", "data-state") or ""):
             errors.append("a page reported a problem")
