@@ -186,13 +186,15 @@ class PageWidget(anywidget.AnyWidget):
     Whatever state the page sends is dropped: no trait of these widgets (formats, rows, what a row
     opens) can be changed from the browser."""
 
+    page_widgets = traitlets.Int(0, read_only=True).tag(sync=True)  # how many start on the page (static/chart.js)
+
     def set_state(self, sync_data):
         return
 
 
 class Section(PageWidget):
     """One report: title and Download menu, its text alternative, then its chart (and, on request, the
-    chart's numbers as a table) or its sortable table. The page asks; `App` answers (see `request`)."""
+    chart's numbers as a table) or its sortable table. The page asks; `App.answer` answers."""
 
     _esm = script("menu", "table", "chart", "section")
     name = traitlets.Unicode(read_only=True).tag(sync=True)
@@ -221,13 +223,11 @@ class Section(PageWidget):
         self.app = app
         self.add_class("passkit-section")
         self.add_class(f"passkit-section-{meta['name']}")
-        self.shown = {}  # the screen part shown now
         self.table = {"columns": [], "rows": [], "key_columns": []}  # the kernel's copy of the page's table
         self.on_msg(lambda _widget, content, _buffers: self.app.answer(self, content))
 
     def show(self, part: dict | None, selection: Selection, revision: int):
         part = part or {"state": "unavailable", "reason": "it could not be made"}
-        self.shown = part
         with self.hold_sync():
             self.state = part["state"]
             self.message = {"unavailable": f"{self.title} is not available for this export: {part.get('reason')}.",
@@ -360,6 +360,8 @@ class App(widgets.VBox):
         self.tiles.add_class("passkit-tiles-widget")
         self.drill = Drill(self)
         self.sections = [Section(meta, self) for meta in facts["sections"]]
+        for widget in (self.drill, *self.sections):
+            widget.set_trait("page_widgets", len(self.sections) + 1)
         estimated = "" if quarters else (
             " Quarters are estimated: the year's days with passes split into four equal runs. Start the dashboard "
             "with your parameters file (or --quarters) to use your school's own.")
@@ -370,7 +372,7 @@ class App(widgets.VBox):
             f"day in the data.{estimated}</p></header>")
         self.body = widgets.Box(self.sections)
         self.body.add_class("passkit-body")
-        self.children = [heading, filters, self.tiles, self.body, self.drill]
+        self.children = [heading, filters, self.tiles, self.drill, self.body]
 
         self.preset.observe(self._preset_changed, "value")
         for control in (self.start, self.end, self.grade, self.school):

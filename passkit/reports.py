@@ -67,7 +67,7 @@ def passes_by_grade(tables) -> pd.DataFrame:
 - Students with no pass at all are not shown; the table is sorted by passes, most first.""")
 def passes_by_student(tables) -> pd.DataFrame:
     """Passes per student with at least one; `outlier` flags passes > Q3 + 1.5 IQR within the grade."""
-    return _with_outliers(tables.once(_students))
+    return _with_outliers(tables.once(student_totals))
 
 
 @report(
@@ -122,7 +122,7 @@ def frequent_flyers(tables) -> pd.DataFrame:
 
     Minutes come from passes that ended, and not before they started.
     """
-    return _flyers(tables.once(_students), tables.options["top"])
+    return _flyers(tables.once(student_totals), tables.options["top"])
 
 
 def all_reports(data, start, end, grades=None, schools=None, **options) -> dict[str, pd.DataFrame]:
@@ -138,8 +138,12 @@ def _date_grade_counts(tables) -> pd.DataFrame:
     return _collect(tables.passes.group_by("date", "grade").agg(passes=nw.len()))
 
 
-def _students(tables) -> pd.DataFrame:
-    return _collect(_per_student(tables.passes, tables.data))
+def student_totals(tables) -> pd.DataFrame:
+    """Per student with a pass in the range: passes, `_ms` out, and `_ended` / `_long` passes (the
+    range's pass lengths, summary.pass_lengths, come from the same scan)."""
+    from .summary import LONG_MINUTES
+
+    return _collect(_per_student(tables.passes, tables.data, tables.options.get("long_minutes", LONG_MINUTES)))
 
 
 def _daily(counts: pd.DataFrame) -> pd.DataFrame:
@@ -153,19 +157,21 @@ def _daily(counts: pd.DataFrame) -> pd.DataFrame:
                          "grade": pd.Series(levels * len(days), dtype="str"), "passes": grid.ravel()})
 
 
-def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
-    """school, student_id, student_name, grade, passes and _ms (milliseconds out) per student with a pass."""
+def _per_student(passes: nw.LazyFrame, data=None, long_minutes: float = 15.0) -> nw.LazyFrame:
+    """school, student_id, student_name, grade, passes, _ms (milliseconds out), _ended (passes that ended)
+    and _long (of those, lasting more than `long_minutes`) per student with a pass."""
     # Milliseconds add up exactly in any order (a float sum does not, and its rounding to a tenth of
     # a minute then flips between runs and engines).
-    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0))
+    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0),
+                                 _long=(nw.col("minutes") > long_minutes).cast(nw.Int64))
+    totals = (nw.len().alias("passes"), nw.col("_ms").sum(), nw.col("_ms").count().alias("_ended"),
+              nw.col("_long").sum())
     students = getattr(data, "students", None)
     if students is not None and "student_key" in passes.collect_schema():
         # The cache's integer key groups faster than two strings; a student's name and grade are
         # the same on all their passes, so the students table gives what max() would.
-        counts = passes.group_by("student_key").agg(nw.len().alias("passes"), nw.col("_ms").sum())
-        return counts.join(students, on="student_key")
-    return passes.group_by("school", "student_id").agg(
-        nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum())
+        return passes.group_by("student_key").agg(*totals).join(students, on="student_key")
+    return passes.group_by("school", "student_id").agg(nw.col("student_name", "grade").max(), *totals)
 
 
 def _with_outliers(table: pd.DataFrame) -> pd.DataFrame:

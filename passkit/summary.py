@@ -90,23 +90,19 @@ LONG_MINUTES = 15.0  # a long pass lasts more than this; a report's `long_minute
 
 
 def pass_lengths(tables) -> dict:
-    """How long the range's passes lasted, in one scan (use as `tables.once(pass_lengths)`).
+    """How long the range's passes lasted (from the per-student scan the student reports make anyway).
 
     Only passes that ended count (`minutes` is set: ended, and not before they started):
     {"ended": passes that ended, "average_minutes": their mean to a tenth (half up) or None,
      "long": how many lasted more than `long_minutes`, "long_minutes": that limit}.
     """
-    import narwhals as nw
-
-    from .tables import collect
+    from .reports import student_totals
 
     limit = float(tables.options.get("long_minutes", LONG_MINUTES))
-    ended = tables.passes.filter(~nw.col("minutes").is_null())
-    row = collect(ended.select(nw.len().alias("ended"), (nw.col("minutes") * 60_000).round(0).sum().alias("ms"),
-                               (nw.col("minutes") > limit).cast(nw.Int64).sum().alias("long"))).iloc[0]
-    count = int(row["ended"])
-    return {"ended": count, "average_minutes": tenth(row["ms"], count * 60_000) if count else None,
-            "long": int(row["long"] or 0) if count else 0, "long_minutes": limit}
+    students = tables.once(student_totals)
+    ended = int(students["_ended"].sum())
+    return {"ended": ended, "average_minutes": tenth(students["_ms"].sum(), ended * 60_000) if ended else None,
+            "long": int(students["_long"].sum()) if ended else 0, "long_minutes": limit}
 
 
 def tenth(numerator, denominator) -> float:

@@ -133,7 +133,9 @@ OVERFLOWING = """() => {
     const scroller = document.getElementById('rendered_cells');
     if (scroller.scrollWidth > scroller.clientWidth + 1) found.push('the page scrolls sideways');
     for (const node of document.querySelectorAll('#rendered_cells *')) {
-        if (node.closest('.passkit-table-scroll table, .passkit-sr-only, [hidden]')) continue;
+        if (node.closest('.passkit-sr-only, [hidden]')) continue;
+        const scrolling = node.parentElement.closest('.passkit-table-scroll');
+        if (scrolling && ['auto', 'scroll'].includes(getComputedStyle(scrolling).overflowX)) continue;
         const box = node.getBoundingClientRect();
         if (!box.width || !box.height || getComputedStyle(node).visibility === 'hidden') continue;
         if (box.left < -0.5 || box.right > width + 0.5) {

@@ -17,17 +17,38 @@ function vegaBaseUrl() {
   }
 }
 
-function loadVega() {
+// Running Vega's bundle is one long task (~0.6 s, seconds on a busy machine). anywidget gives each
+// widget 2 s to start, and one that misses it never hears from its kernel again; so the bundle waits
+// until the page's widgets (`expected`, from the kernel) have started, or 8 s at most.
+function widgetStarted() {
+  window.__passkitStarted = (window.__passkitStarted || 0) + 1;
+  document.dispatchEvent(new Event("passkit-started"));
+}
+
+function widgetsStarted(expected) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if ((window.__passkitStarted || 0) < expected) return;
+      document.removeEventListener("passkit-started", check);
+      resolve();
+    };
+    document.addEventListener("passkit-started", check);
+    setTimeout(resolve, 8000);  // a widget that is never shown must not keep the charts away
+    check();
+  });
+}
+
+function loadVega(expected) {
   if (!window.__passkitVega) {
     window.__passkitVega = window.vegaEmbed
       ? Promise.resolve(window.vegaEmbed)
-      : new Promise((resolve, reject) => {
+      : widgetsStarted(expected).then(() => new Promise((resolve, reject) => {
           const script = document.createElement("script");
           script.src = vegaBaseUrl() + VEGA_BUNDLE;
           script.onload = () => resolve(window.vegaEmbed);
           script.onerror = () => reject(new Error("the chart library could not be loaded"));
           document.head.appendChild(script);
-        });
+        }));
   }
   return window.__passkitVega;
 }
@@ -53,7 +74,7 @@ function sizedSpec(spec, width, narrow, pickable) {
   return shown;
 }
 
-function createChart({ label, onPick, pickFields }) {
+function createChart({ label, onPick, pickFields, widgets = 0 }) {
   const el = document.createElement("div");
   el.className = "passkit-chart";
   el.setAttribute("role", "img");
@@ -67,7 +88,7 @@ function createChart({ label, onPick, pickFields }) {
     spec = nextSpec;
     revision = nextRevision;
     const request = ++latest;
-    const vegaEmbed = await loadVega();
+    const vegaEmbed = await loadVega(widgets);
     if (request !== latest || !spec) return;
     width = Math.floor(target.clientWidth);
     if (!width) return;  // not on screen yet: drawn when it gets a size

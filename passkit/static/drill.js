@@ -5,6 +5,7 @@
 // students open that student. Requests: {kind: "close"}, {kind: "pick", row}, {kind: "download", ...}.
 
 function render({ model, el }) {
+  widgetStarted();
   const backdrop = document.createElement("div");
   backdrop.className = "passkit-drill-backdrop";
   backdrop.hidden = true;
@@ -105,7 +106,8 @@ function render({ model, el }) {
       figure.className = "passkit-drill-figure";
       const caption = document.createElement("figcaption");
       caption.textContent = part.title;
-      const chart = createChart({ label: part.summary, pickFields: () => [], onPick: () => {} });
+      const chart = createChart({ label: part.summary, pickFields: () => [], onPick: () => {},
+                                  widgets: model.get("page_widgets") });
       figure.append(caption, chart.el);
       chart.figure = figure;
       return chart;

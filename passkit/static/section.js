@@ -7,6 +7,7 @@
 let sectionCount = 0;
 
 function render({ model, el }) {
+  widgetStarted();
   const id = `passkit-section-${++sectionCount}`;
   const title = model.get("title");
   el.setAttribute("role", "region");
@@ -32,7 +33,7 @@ function render({ model, el }) {
   explain.className = "passkit-explain";
   const graph = model.get("kind") === "graph";
   const chart = graph ? createChart({
-    label: title, pickFields: () => model.get("pick_fields") || [],
+    label: title, pickFields: () => model.get("pick_fields") || [], widgets: model.get("page_widgets"),
     onPick: (datum) => model.send({ kind: "pick", datum }),
   }) : null;
   const table = createTable({ label: title, onPick: (row) => model.send({ kind: "pick", row }) });
