@@ -14,7 +14,9 @@ import pandas as pd
 from . import grades
 
 ALL_STUDENTS = "All students"  # how charts name the single Unknown grade when a school has no grade data
-OUTLIER_COLORS = alt.Scale(domain=[False, True], range=["#7f8c9d", "#d62728"])
+TYPICAL, OUTLIER = "Typical", "Outlier"  # the legend's words for a student inside / above their grade's fence
+OUTLIER_COLORS = alt.Scale(domain=[TYPICAL, OUTLIER], range=["#7f8c9d", "#d62728"])
+NEUTRAL = "#4c78a8"  # bars that need no alarm
 WIDTH, HEIGHT = 640, 280
 MAX_DOTS = 3000  # students drawn in a scatter; a district's 60,000 would take seconds to send and draw
 COUNT_AXIS = alt.Axis(tickMinStep=1, format=",d")  # passes are whole numbers
@@ -47,12 +49,12 @@ def passes_by_student(table: pd.DataFrame) -> alt.Chart:
 
     A district draws every outlier and an even sample of the others (`plotted_students`)."""
     table = plotted_students(table)
-    shown = _label_grades(table).assign(jitter=table["student_id"].map(_jitter))
+    shown = _label_grades(table).assign(jitter=table["student_id"].map(_jitter), status=_status(table))
     return alt.Chart(alt.Data(values=_records(shown)), title="Total Passes by Student").mark_circle(size=45).encode(
         x=alt.X("grade:N", title="Grade", sort=_grade_order(table), axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-1.2, 1.2])),
         y=alt.Y("passes:Q", title="Passes", axis=COUNT_AXIS),
-        color=alt.Color("outlier:N", title="Outlier", scale=OUTLIER_COLORS),
+        color=alt.Color("status:N", title="In their grade", scale=OUTLIER_COLORS),
         tooltip=[alt.Tooltip("student_name:N", title="Student"), alt.Tooltip("student_id:N", title="ID"),
                  alt.Tooltip("grade:N", title="Grade"), alt.Tooltip("passes:Q", title="Passes")],
     ).properties(width=WIDTH, height=HEIGHT)
@@ -100,8 +102,9 @@ def staff_usage(table: pd.DataFrame, top: int = 15) -> alt.Chart:
 
 
 def frequent_flyers(table: pd.DataFrame) -> alt.Chart:
-    """Passes of the most frequent flyers, with minutes out in the tooltip."""
-    return alt.Chart(alt.Data(values=_records(table)), title="Frequent Flyers").mark_bar(color="#d62728").encode(
+    """Passes of the most frequent flyers, with minutes out in the tooltip. One calm colour: the list is a
+    starting point for conversations, not an alarm (the top students are nearly all outliers anyway)."""
+    return alt.Chart(alt.Data(values=_records(table)), title="Frequent Flyers").mark_bar(color=NEUTRAL).encode(
         x=alt.X("passes:Q", title="Passes"),
         y=alt.Y("student_name:N", title=None, sort=table["student_name"].tolist()),
         tooltip=[alt.Tooltip("student_name:N", title="Student"), alt.Tooltip("student_id:N", title="ID"),
@@ -118,8 +121,12 @@ def chart(name: str, table: pd.DataFrame):
 
 
 def spec(name: str, table: pd.DataFrame) -> dict:
-    """The Vega-Lite dict of `chart(name, table)`, fast enough to redraw on every filter change."""
-    return as_spec(chart(name, table))
+    """The Vega-Lite dict of `chart(name, table)`, fast enough to redraw on every filter change: the chart is
+    built without Altair checking every data row against the schema (seconds for a school's students)."""
+    from altair.utils.schemapi import debug_mode
+
+    with debug_mode(False):
+        return as_spec(chart(name, table))
 
 
 def as_spec(built) -> dict:
@@ -255,6 +262,11 @@ def _label_grades(table: pd.DataFrame) -> pd.DataFrame:
 def _grade_order(table: pd.DataFrame) -> list[str]:
     present = set(_label_grades(table)["grade"]) if len(table) else set()
     return [g for g in [*grades.ORDER, ALL_STUDENTS] if g in present]
+
+
+def _status(table: pd.DataFrame) -> pd.Series:
+    """'Outlier' or 'Typical' for each student: the legend says what the colour means."""
+    return table["outlier"].map({True: OUTLIER, False: TYPICAL})
 
 
 def _jitter(key: str) -> float:

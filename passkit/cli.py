@@ -1,6 +1,7 @@
 """The `passkit` command. Every failure a user can cause ends in one line and exit status 2."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -193,8 +194,6 @@ def _engine(engine, data):
     """What the reports read: the DuckDB-backed data itself, or Spark frames over its Parquet cache."""
     if engine != "spark":
         return data
-    import os
-
     from . import spark
 
     frames = spark.load(data.cache, spark.session(os.environ.get("PASSKIT_SPARK_MASTER", "local[*]")))
@@ -251,7 +250,7 @@ def _dashboard_command(commands):
                              "quarters, else the year's days with passes split into four equal runs)")
     parser.add_argument("--max-kernels", type=int, metavar="N",
                         help="most kernels at once, the preheated one included: each open page holds one "
-                             "(~300 MB); beyond it a page says the dashboard is busy (default: 12)")
+                             "(~60-300 MB); beyond it a page says the dashboard is busy (default: 24)")
     parser.add_argument("--unconnected-timeout", type=float, metavar="SECONDS",
                         help="stop a page's kernel when the page has not connected within this many seconds "
                              "(a reload, a closed tab, a script; default: 60)")
@@ -272,6 +271,9 @@ def run_dashboard(args):
     data = load_data(settings, args.refresh)
     if not data.summary.get("passes_kept"):
         raise PasskitError(no_passes(settings.data, data.summary))
+    from .dashboard_store import prepare
+
+    prepare(data, settings.quarters)  # the preset ranges, computed once for every page's kernel
     serve.serve(data, port=args.port, token=args.token, quarters=settings.quarters, hashed_password=hashed,
                 school=settings.label, max_kernels=args.max_kernels, unconnected_timeout=args.unconnected_timeout)
 

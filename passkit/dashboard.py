@@ -1,24 +1,28 @@
 """The admin dashboard that `passkit dashboard` serves with Voila: one page, in the order of the analytics page.
 
 A date range (presets or custom), a grade filter and, for a district, a school selector filter
-everything below: a section per report the registry marks for the dashboard, as a graph or a
-table sorted by clicking a header. Each has a Download menu whose files are written by
-`passkit.exports` / `passkit.charts.to_png`, so they equal what `passkit report` writes.
+everything below: headline tiles, then a section per report the registry marks for the dashboard,
+as a chart (with its table a click away) or a sortable table. Clicking a student or a room opens a
+drill-down; every section has a Download menu whose files carry the on-screen labels, filter, sort,
+range and school.
+
+This module is the page: widgets and filters, and nothing heavier than ipywidgets. What the page
+shows for a range comes from a source: `dashboard_store.StoredSource` (the preset ranges, computed
+once by `passkit dashboard` for every page's kernel) or `dashboard_data.LiveSource` (computed in this
+kernel, loading pandas and DuckDB on first need). A kernel showing only presets stays small.
 
 Dates are relative to the data, not to today: an export is usually looked at after the fact (the
 demo is a past school year), so "this week" is the week of the last day with passes.
 
-Everything here runs in the kernel and is tested without a browser (tests/test_dashboard.py).
+Messages from the page are never trusted: every request is checked here before anything is done
+(tests/test_dashboard.py runs all of this without a browser).
 """
 
-import dataclasses
 import datetime as dt
 import html
 import json
 import logging
 import os
-import tempfile
-import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,39 +30,21 @@ from pathlib import Path
 
 import anywidget
 import ipywidgets as widgets
-import pandas as pd
 import traitlets
 
-from . import charts, exports, grades as grade_levels, registry
-from .charts import plotted_students
+from . import grades as grade_levels
 from .errors import PasskitError
 from .folders import slug
-from .tables import Tables, as_date, passes_frame
 
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
 ENV_QUARTERS = "PASSKIT_DASHBOARD_QUARTERS"
-ENV_SCHOOL = "PASSKIT_DASHBOARD_SCHOOL"  # the school `passkit dashboard` names in the page's title
+ENV_SCHOOL = "PASSKIT_DASHBOARD_SCHOOL"  # the name in titles and file names (the parameters file's school)
 ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
-CACHED_RANGES = 24  # report sets kept per kernel, so going back to a range is instant
+ESTIMATED = " (estimated)"  # on quarters guessed from the data rather than given
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "png": "image/png"}
-
-
-def sections() -> list:
-    """The registry's reports that the dashboard shows, in page order."""
-    return registry.all_reports("dashboard")
-
-
-def formats(entry) -> tuple[str, ...]:
-    return ("csv", "xlsx", "png") if entry.kind == "graph" and entry.chart is not None else ("csv", "xlsx")
-
-
-def note(entry) -> str:
-    hint = {"graph": "", "table": " Click a column title to sort; click again to reverse."}[entry.kind]
-    if entry.name == "passes_by_student":
-        hint = " Point at a dot to see who it is."
-    return entry.description + hint
+MAX_KEY = 200  # characters of a student id or school name the kernel accepts from the page
 
 
 # ---- what is selected -------------------------------------------------------------------------------
@@ -89,13 +75,20 @@ class Selection:
             parts.append(self.school)
         return " · ".join(parts)
 
-    def filename(self, name: str, fmt: str) -> str:
-        """room_usage_2026-01-05_2026-03-27[_grade-9][_north-high].csv"""
-        parts = [name, self.start.isoformat(), self.end.isoformat()]
+    def caption(self, place: str = "") -> str:
+        """Where and when, for titles: 'North High · Jan 5 – Mar 27, 2026 · grade 9' (the chosen school,
+        else the page's school)."""
+        where = self.school or place
+        return " · ".join(filter(None, [where, Selection(self.start, self.end, self.grade).describe()]))
+
+    def filename(self, name: str, fmt: str, place: str = "", filtered: bool = False) -> str:
+        """room_usage_demo-high_2026-01-05_2026-03-27[_grade-9][_filtered].csv"""
+        where = self.school or place
+        parts = [name, *([slug(where)] if where else []), self.start.isoformat(), self.end.isoformat()]
         if self.grade:
             parts.append(f"grade-{self.grade}")
-        if self.school:
-            parts.append(slug(self.school))  # as audits name a school's folder
+        if filtered:
+            parts.append("filtered")
         return "_".join(parts) + f".{fmt}"
 
 
@@ -105,6 +98,17 @@ def format_range(start: dt.date, end: dt.date) -> str:
     if start.year == end.year:
         return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
     return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+
+
+def words(selection: Selection) -> str:
+    """'from Jan 5 – Mar 27, 2026 for grade 9 at North High', for sentences."""
+    text = f"from {format_range(selection.start, selection.end)}" if selection.start != selection.end \
+        else f"on {format_range(selection.start, selection.end)}"
+    if selection.grade:
+        text += f" for grade {selection.grade}" if selection.grade != grade_levels.UNKNOWN else " for unknown grade"
+    if selection.school:
+        text += f" at {selection.school}"
+    return text
 
 
 # ---- date presets -----------------------------------------------------------------------------------
@@ -147,7 +151,10 @@ def read_quarters(text: str | None) -> tuple:
 
 
 def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.date, dt.date]]":
-    """Preset ranges, relative to the last day with passes: this week, last 30 days, each quarter, whole year."""
+    """Preset ranges, relative to the last day with passes: this week, last 30 days, each quarter, whole year.
+
+    Quarters guessed from the data (no `quarters` given) say so: "Quarter 1 (estimated)".
+    """
     last = days[-1]
     found = OrderedDict()
     found["This week"] = (last - dt.timedelta(days=last.weekday()), last)
@@ -155,7 +162,7 @@ def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.da
     ranges = quarter_ranges(days, quarters)
     for number, (begin, end) in enumerate(ranges, start=1):
         if any(begin <= d <= end for d in days):  # only quarters with data
-            found[f"Quarter {number}"] = (begin, min(end, last))
+            found[f"Quarter {number}{'' if quarters else ESTIMATED}"] = (begin, min(end, last))
     found["Whole year"] = (ranges[0][0], last)
     return found
 
@@ -166,291 +173,165 @@ def default_preset(options: dict) -> str:
     return quarters[-1] if quarters else "Whole year"
 
 
-# ---- reports and files ------------------------------------------------------------------------------
-
-class ReportCache:
-    """The six reports per selection, the most recent CACHED_RANGES kept; `warm` fills it in the background."""
-
-    def __init__(self, data):
-        self.data = data
-        self.kept: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def tables(self, selection: Selection, data=None) -> dict[str, pd.DataFrame]:
-        with self.lock:
-            if selection in self.kept:
-                self.kept.move_to_end(selection)
-                return self.kept[selection]
-        tables = Tables(data or self.data, selection.start, selection.end, selection.grades,
-                        selection.schools).all("dashboard")
-        with self.lock:
-            self.kept[selection] = tables
-            while len(self.kept) > CACHED_RANGES:
-                self.kept.popitem(last=False)
-        return tables
-
-    def warm(self, selections) -> threading.Thread | None:
-        """Compute `selections` on a thread with its own DuckDB cursor, so the presets open at once.
-
-        Not when the machine is already busy (many pages opening at once): then each page computes
-        only what it shows, and the cores go to drawing the pages that are waiting.
-        """
-        con = getattr(self.data, "con", None)
-        if con is None or busy():
-            return None
-        data = dataclasses.replace(self.data, con=con.cursor())
-
-        def work():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for selection in selections:
-                    try:
-                        self.tables(selection, data)
-                    except Exception:  # the page computes it again when asked, and says what went wrong
-                        return
-
-        # not a daemon: DuckDB must not be mid-query when the interpreter exits
-        thread = threading.Thread(target=work, name="passkit-warm")
-        thread.start()
-        return thread
-
-
-def busy() -> bool:
-    """More runnable work than cores over the last minute."""
-    try:
-        return os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except OSError:  # no load average on this system
-        return False
-
-
-def render_file(name: str, table: pd.DataFrame, fmt: str) -> bytes:
-    """The bytes of one download, written exactly as `passkit report` writes them."""
-    if fmt not in FORMATS:
-        raise PasskitError(f"unknown download format '{fmt}'")
-    entry = registry.get(name)
-    sheet = exports.sheet(entry, table)
-    if fmt == "csv":
-        return exports.csv_bytes(table, sheet.columns)
-    with tempfile.TemporaryDirectory(prefix="passkit-download-") as folder:
-        path = Path(folder) / f"{name}.{fmt}"
-        if fmt == "xlsx":
-            exports.write_xlsx([sheet], path)
-        else:
-            charts.to_png(entry.draw(table), path)
-        return path.read_bytes()
-
-
-def passes_in(tables: dict) -> int:
-    return int(tables["passes_by_grade"]["passes"].sum())
-
-
-def shown_table(table: pd.DataFrame) -> pd.DataFrame:
-    """A report as the page shows it: the headers a principal reads."""
-    labels = registry.labels()
-    return table.rename(columns=lambda c: labels.get(c, c))
-
-
 # ---- widgets ------------------------------------------------------------------------------------------
 
+def script(*names: str) -> str:
+    """Page code from static/*.js, joined: an anywidget module is one file, and these share the table,
+    chart and menu code."""
+    return "\n".join((STATIC / f"{name}.js").read_text(encoding="utf-8") for name in names)
+
+
 class PageWidget(anywidget.AnyWidget):
-    """A passkit widget the page only draws: a state update from the page never writes a read-only trait,
-    and a value that does not validate is dropped (ipywidgets writes every trait the page names and sends
-    it a traceback when one fails)."""
+    """A widget whose page only ever sends requests (custom messages, checked by `checked_request`).
+
+    Whatever state the page sends is dropped: no trait of these widgets (formats, rows, what a row
+    opens) can be changed from the browser."""
+
+    page_widgets = traitlets.Int(0, read_only=True).tag(sync=True)  # how many start on the page (static/chart.js)
 
     def set_state(self, sync_data):
-        if not isinstance(sync_data, dict):
-            return
-        for name, value in sync_data.items():
-            trait = self.traits().get(name)
-            if trait is None or trait.read_only or name not in self.keys:
-                continue
-            try:
-                super().set_state({name: value})
-            except (traitlets.TraitError, TypeError, ValueError):
-                continue
+        return
 
 
-class VegaChart(PageWidget):
-    """A Vega-Lite chart; setting `spec` redraws it in the page."""
+class Section(PageWidget):
+    """One report: title and Download menu, its text alternative, then its chart (and, on request, the
+    chart's numbers as a table) or its sortable table. The page asks; `App.answer` answers."""
 
-    _esm = STATIC / "vega_chart.js"
-    spec = traitlets.Dict().tag(sync=True)
-
-
-class DownloadMenu(PageWidget):
-    """A Download button with one menu item per format; the file is made in the kernel on click.
-
-    `provide(fmt) -> (filename, bytes)`. Anything but {"kind": "download", "format": <one of formats>}
-    from the page is ignored.
-    """
-
-    _esm = STATIC / "download_menu.js"
+    _esm = script("menu", "table", "chart", "section")
+    name = traitlets.Unicode(read_only=True).tag(sync=True)
+    title = traitlets.Unicode(read_only=True).tag(sync=True)
+    note = traitlets.Unicode(read_only=True).tag(sync=True)
+    kind = traitlets.Unicode(read_only=True).tag(sync=True)  # "graph" or "table"
     formats = traitlets.List(traitlets.Unicode(), read_only=True).tag(sync=True)
-    title = traitlets.Unicode("Download").tag(sync=True)
-
-    def __init__(self, formats, provide, title="Download"):
-        super().__init__(title=title)
-        self.set_trait("formats", list(formats))
-        self.provide = provide
-        self.on_msg(self._on_message)
-
-    def reply(self, content) -> tuple[dict, list[bytes]] | None:
-        """The message answering a request from the page, or None to ignore it."""
-        if not isinstance(content, dict) or content.get("kind") != "download":
-            return None
-        fmt = content.get("format")
-        if not isinstance(fmt, str) or fmt not in self.formats:
-            return None
-        try:
-            filename, payload = self.provide(fmt)
-        except PasskitError as exc:
-            return {"kind": "error", "text": str(exc)}, []
-        except Exception:  # never a traceback or table contents in the page or the server log
-            return {"kind": "error", "text": "This file could not be made."}, []
-        return {"kind": "file", "filename": filename, "mime": FORMATS[fmt]}, [payload]
-
-    def _on_message(self, _widget, content, _buffers):
-        answer = self.reply(content)
-        if answer:
-            self.send(*answer)
-
-
-class SortableTable(PageWidget):
-    """A report as a table sorted by clicking a column title; every row is sent, one page is drawn.
-
-    Sorting, filtering and paging happen in the page (static/sortable_table.js); it sends nothing back.
-    """
-
-    _esm = STATIC / "sortable_table.js"
-    columns = traitlets.List(traitlets.Dict()).tag(sync=True)  # [{"name": title, "numeric": bool}]
+    state = traitlets.Unicode("empty").tag(sync=True)  # shown, empty, unavailable
+    message = traitlets.Unicode().tag(sync=True)
+    summary = traitlets.Unicode().tag(sync=True)
+    sampled = traitlets.Unicode().tag(sync=True)
+    explain = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    spec = traitlets.Dict().tag(sync=True)
+    revision = traitlets.Int(0).tag(sync=True)
+    pick_fields = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    table_open = traitlets.Bool(False).tag(sync=True)
+    columns = traitlets.List(traitlets.Dict()).tag(sync=True)
     rows = traitlets.List(traitlets.List()).tag(sync=True)
+    pick = traitlets.Unicode().tag(sync=True)  # what a table row opens: "student", "room" or nothing
+    pick_column = traitlets.Int(None, allow_none=True).tag(sync=True)
 
-    def show(self, table: pd.DataFrame):
-        with self.hold_sync():  # one message: the page arranges the new rows once
-            self.columns = [{"name": str(name), "numeric": pd.api.types.is_numeric_dtype(dtype)
-                             and not pd.api.types.is_bool_dtype(dtype)} for name, dtype in table.dtypes.items()]
-            self.rows = json.loads(table.to_json(orient="values", date_format="iso"))
+    def __init__(self, meta: dict, app: "App"):
+        super().__init__()
+        for trait in ("name", "title", "note", "kind", "formats"):
+            self.set_trait(trait, meta[trait])
+        self.app = app
+        self.add_class("passkit-section")
+        self.add_class(f"passkit-section-{meta['name']}")
+        self.table = {"columns": [], "rows": [], "key_columns": []}  # the kernel's copy of the page's table
+        self.on_msg(lambda _widget, content, _buffers: self.app.answer(self, content))
 
+    def show(self, part: dict | None, selection: Selection, revision: int):
+        part = part or {"state": "unavailable", "reason": "it could not be made"}
+        with self.hold_sync():
+            self.state = part["state"]
+            self.message = {"unavailable": f"{self.title} is not available for this export: {part.get('reason')}.",
+                            "empty": f"No passes {words(selection)}, so there is nothing to show here."
+                            }.get(part["state"], "")
+            self.summary = part.get("summary", "")
+            self.sampled = part.get("sampled", "")
+            self.explain = part.get("explain", [])
+            self.pick_fields = part.get("pick", []) if self.kind == "graph" else []
+            if part["state"] == "shown" and self.kind == "graph":
+                self.spec = {**part["spec"], "usermeta": {"revision": revision}}
+                self.revision = revision
+                if self.table_open:
+                    self.fill_table(None)
+            elif part["state"] == "shown":
+                self.fill_table(part)
+            else:
+                self.fill_table({"columns": [], "rows": []})
 
-STYLE = """<style>
-.passkit-app { max-width: 1040px; margin: 0 auto; font-size: 14px; }
-.passkit-app h1 { font-size: 22px; margin: 4px 0 0 0; }
-.passkit-app .passkit-subtitle { color: #555; margin-bottom: 8px; }
-.passkit-filters { background: #f4f6f8; border: 1px solid #dde2e7; border-radius: 6px; padding: 8px 10px;
-  position: sticky; top: 0; z-index: 10; }
-.passkit-status { min-height: 22px; font-weight: 600; margin: 6px 0 2px 0; }
-.passkit-state.updating { color: #8a5a00; }
-.passkit-state.problem { color: #b00020; }
-.passkit-section { border-top: 1px solid #dde2e7; padding-top: 10px; margin-top: 14px; }
-.passkit-section h2 { font-size: 18px; margin: 0; }
-.passkit-note { color: #555; margin: 2px 0 6px 0; }
-.passkit-empty { color: #444; background: #fafafa; border: 1px dashed #ccc; border-radius: 4px; padding: 18px;
-  text-align: center; }
-.passkit-updating .passkit-chart, .passkit-updating .passkit-table-widget { opacity: 0.45; transition: opacity 0.1s; }
-.passkit-download { position: relative; display: inline-block; overflow: visible !important; }
-.passkit-download-button { border: 1px solid #b8c0c8; background: white; border-radius: 4px; padding: 3px 10px;
-  cursor: pointer; font-size: 13px; }
-.passkit-download-button:hover { background: #eef2f5; }
-.passkit-download-menu { position: absolute; right: 0; top: 28px; z-index: 20; background: white; min-width: 140px;
-  border: 1px solid #b8c0c8; border-radius: 4px; box-shadow: 0 2px 8px rgba(0,0,0,0.15); }
-.passkit-download-menu[hidden] { display: none; }
-.passkit-download-menu button { display: block; width: 100%; text-align: left; border: none; background: white;
-  padding: 6px 12px; cursor: pointer; font-size: 13px; }
-.passkit-download-menu button:hover { background: #eef2f5; }
-.passkit-download-status { margin-left: 6px; color: #555; font-size: 12px; }
-.passkit-table-bar, .passkit-table-footer { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
-.passkit-table-filter { margin-left: auto; padding: 3px 6px; border: 1px solid #b8c0c8; border-radius: 4px; }
-.passkit-table-footer button { border: 1px solid #b8c0c8; background: white; border-radius: 4px; padding: 2px 10px; }
-.passkit-table-footer button:disabled { color: #aaa; }
-.passkit-table-info { margin-right: auto; color: #555; }
-table.passkit-table { width: 100%; border-collapse: collapse; font-size: 13px; }
-table.passkit-table th { text-align: left; border-bottom: 2px solid #b8c0c8; padding: 5px 22px 5px 6px; cursor: pointer;
-  position: relative; user-select: none; white-space: nowrap; }
-table.passkit-table th:hover { background: #eef2f5; }
-table.passkit-table th::after { content: "⇅"; position: absolute; right: 6px; color: #aab; }
-table.passkit-table th[aria-sort=ascending]::after { content: "▲"; color: #333; }
-table.passkit-table th[aria-sort=descending]::after { content: "▼"; color: #333; }
-table.passkit-table td { padding: 4px 6px; border-bottom: 1px solid #eceff2; }
-table.passkit-table .numeric { text-align: right; }
-table.passkit-table tbody tr:nth-child(even) { background: #f8f9fa; }
-</style>"""
+    def download(self, fmt: str, view: dict | None = None) -> tuple[str, bytes]:
+        """(file name, bytes) of this section as the page's Download menu makes it."""
+        return self.app.download(self, fmt, view)
+
+    def fill_table(self, view: dict | None):
+        """The table the page shows: a table report's, or a chart's numbers (computed on request)."""
+        if view is None:
+            view = self.app.table_view(self.name)
+        self.table = {"columns": view["columns"], "rows": view["rows"], "key_columns": view.get("key_columns", [])}
+        with self.hold_sync():
+            self.columns, self.rows = view["columns"], view["rows"]
+            self.pick, self.pick_column = view.get("pick", ""), view.get("pick_column")
 
 
-class SectionView:
-    """One graph or report: a title row with its Download menu, then the chart or table, or a sentence when empty."""
+class Drill(PageWidget):
+    """The drill-down dialog: a student's passes or a room's busiest times and students."""
 
-    def __init__(self, section, app: "App"):
-        self.section, self.app = section, app  # section: a registry.Report
-        self.menu = DownloadMenu(formats(section), self.download, title=f"Download {section.title}")
-        self.empty = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.empty.add_class("passkit-empty")
-        if section.kind == "graph":
-            self.view = VegaChart()
-        else:
-            self.view = SortableTable()
-        self.view.add_class(f"passkit-{section.name}")
-        header = widgets.HBox([widgets.HTML(f"<h2>{html.escape(section.title)}</h2>"), self.menu],
-                              layout=widgets.Layout(justify_content="space-between", align_items="center",
-                                                    overflow="visible"))  # the open menu hangs below
-        note_line = widgets.HTML(f'<div class="passkit-note">{html.escape(note(section))}</div>')
-        self.sampled = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.sampled.add_class("passkit-note")
-        self.box = widgets.VBox([header, note_line, self.sampled, self.empty, self.view],
-                                layout=widgets.Layout(overflow="visible"))
-        self.box.add_class("passkit-section")
-        self.box.add_class(f"passkit-section-{section.name}")
+    _esm = script("menu", "table", "chart", "drill")
+    visible = traitlets.Bool(False).tag(sync=True)
+    loading = traitlets.Bool(False).tag(sync=True)
+    revision = traitlets.Int(0).tag(sync=True)
+    title = traitlets.Unicode().tag(sync=True)
+    subtitle = traitlets.Unicode().tag(sync=True)
+    summary = traitlets.Unicode().tag(sync=True)
+    message = traitlets.Unicode().tag(sync=True)
+    charts = traitlets.List(traitlets.Dict()).tag(sync=True)
+    columns = traitlets.List(traitlets.Dict()).tag(sync=True)
+    rows = traitlets.List(traitlets.List()).tag(sync=True)
+    pick = traitlets.Unicode().tag(sync=True)
+    pick_column = traitlets.Int(None, allow_none=True).tag(sync=True)
+    formats = traitlets.List(traitlets.Unicode(), read_only=True).tag(sync=True)
 
-    def show(self, table: pd.DataFrame | None, selection: Selection, revision: int, any_passes: bool):
-        reason = self.app.unavailable.get(self.section.name)
-        if reason or not any_passes:
-            self.empty.value = html.escape(f"{self.section.title} is not available for this export: {reason}."
-                                           if reason else f"No passes {_words(selection)}, so there is nothing "
-                                                          "to show here.")
-            self.menu.layout.display = "none" if reason else None
-            self.empty.layout.display = None
-            self.view.layout.display = "none"
-            return
-        self.empty.layout.display = "none"
-        self.view.layout.display = None
-        if self.section.kind == "graph":
-            drawn = plotted_students(table) if self.section.name == "passes_by_student" else table
-            self.sampled.layout.display = None if len(drawn) < len(table) else "none"
-            self.sampled.value = (f"Showing {len(drawn):,} of {len(table):,} students: every outlier and an even "
-                                  f"sample of the others. The download has them all.")
-            spec = charts.spec(self.section.name, drawn)
-            spec["usermeta"] = {"revision": revision}
-            self.view.spec = spec
-        else:
-            self.view.show(shown_table(table))
+    def __init__(self, app: "App"):
+        super().__init__()
+        self.set_trait("formats", ["csv", "xlsx"])
+        self.app = app
+        self.detail: dict = {}
+        self.add_class("passkit-drill-widget")
+        self.on_msg(lambda _widget, content, _buffers: self.app.answer(self, content))
 
-    def download(self, fmt: str) -> tuple[str, bytes]:
-        selection = self.app.selection()
-        table = self.app.cache.tables(selection)[self.section.name]
-        return selection.filename(self.section.name, fmt), render_file(self.section.name, table, fmt)
+    def start(self, title: str):
+        self.detail = {}
+        with self.hold_sync():
+            self.title, self.subtitle, self.summary, self.message = title, "", "", ""
+            self.charts, self.columns, self.rows = [], [], []
+            self.loading, self.visible = True, True
+            self.revision += 1
+
+    def show(self, detail: dict | None, message: str = ""):
+        self.detail = detail or {}
+        with self.hold_sync():
+            self.loading = False
+            self.message = message
+            if detail:
+                self.title, self.subtitle, self.summary = detail["title"], detail["subtitle"], detail["summary"]
+                self.charts = detail["charts"]
+                self.columns, self.rows = detail["columns"], detail["rows"]
+                self.pick, self.pick_column = detail["pick"], detail["pick_column"]
+            self.revision += 1
 
 
-def _words(selection: Selection) -> str:
-    text = f"from {format_range(selection.start, selection.end)}" if selection.start != selection.end \
-        else f"on {format_range(selection.start, selection.end)}"
-    if selection.grade:
-        text += f" for grade {selection.grade}" if selection.grade != grade_levels.UNKNOWN else " for unknown grade"
-    if selection.school:
-        text += f" at {selection.school}"
-    return text
+def style() -> str:
+    return "<style>" + (STATIC / "dashboard.css").read_text(encoding="utf-8") + "</style>"
 
 
 class App(widgets.VBox):
-    """The whole page. `App(data)` with a loaded `PassData`; `App.from_parameters(...)` in the notebook."""
+    """The whole page. `App(data)` with a loaded `PassData`; `App.from_parameters(...)` in the notebook.
 
-    def __init__(self, data, *, quarters=None, title="Hall-pass analytics"):
+    `source` (instead of `data`) supplies the page's facts and each selection's screen and tables.
+    """
+
+    def __init__(self, data=None, *, source=None, quarters=None, school: str = ""):
         super().__init__()
         self.add_class("passkit-app")
-        self.data = data
-        self.cache = ReportCache(data)
-        self.unavailable = registry.unavailable(data)
-        self.days = data_days(data)
+        if source is None:
+            from .dashboard_data import LiveSource
+
+            source = LiveSource(data)
+        self.source = source
+        facts = source.facts
+        self.days = [dt.date.fromisoformat(day) for day in facts["days"]]
         if not self.days:
             raise PasskitError("the data holds no passes, so there is nothing to show")
+        self.place = school
         self.presets = presets(self.days, quarters)
         self.revision = 0
         self._quiet = False  # set while the app itself moves the pickers
@@ -458,62 +339,71 @@ class App(widgets.VBox):
         first, last = self.days[0], self.days[-1]
         choice = default_preset(self.presets)
         start, end = self.presets[choice]
-        self.preset = widgets.Dropdown(options=[*self.presets, CUSTOM], value=choice, description="Range",
-                                       layout=widgets.Layout(width="230px"))
-        self.start = widgets.DatePicker(value=start, min=first, max=last, description="From",
-                                        layout=widgets.Layout(width="220px"))
-        self.end = widgets.DatePicker(value=end, min=first, max=last, description="To",
-                                      layout=widgets.Layout(width="220px"))
-        self.grade = widgets.Dropdown(options=[ALL_GRADES, *data_grades(data)], value=ALL_GRADES,
-                                      description="Grade", layout=widgets.Layout(width="200px"))
-        named = [s for s in data.schools if s]
+        self.preset = widgets.Dropdown(options=[*self.presets, CUSTOM], value=choice, description="Range")
+        self.start = widgets.DatePicker(value=start, min=first, max=last, description="From")
+        self.end = widgets.DatePicker(value=end, min=first, max=last, description="To")
+        self.grade = widgets.Dropdown(options=[ALL_GRADES, *facts["grades"]], value=ALL_GRADES, description="Grade")
+        named = facts["schools"]
         self.school = widgets.Dropdown(options=[ALL_SCHOOLS, *named], value=ALL_SCHOOLS, description="School",
-                                       layout=widgets.Layout(width="280px", display=None if len(named) > 1 else "none"))
+                                       layout=widgets.Layout(display=None if len(named) > 1 else "none"))
         for name, control in (("preset", self.preset), ("start", self.start), ("end", self.end),
                               ("grade", self.grade), ("school", self.school)):
-            control.style.description_width = "48px"
+            control.style.description_width = "initial"
+            control.add_class("passkit-control")
             control.add_class(f"passkit-{name}")
         self.status = widgets.HTML()
         self.status.add_class("passkit-status")
-        filters = widgets.VBox([widgets.HBox([self.preset, self.start, self.end]),
-                                widgets.HBox([self.grade, self.school]), self.status])
+        controls = widgets.Box([self.preset, self.start, self.end, self.grade, self.school])
+        controls.add_class("passkit-controls")
+        filters = widgets.VBox([controls, self.status])
         filters.add_class("passkit-filters")
-        self.sections = [SectionView(section, self) for section in sections()]
-        summary = data.summary
+        self.tiles = widgets.HTML()
+        self.tiles.add_class("passkit-tiles-widget")
+        self.drill = Drill(self)
+        self.sections = [Section(meta, self) for meta in facts["sections"]]
+        for widget in (self.drill, *self.sections):
+            widget.set_trait("page_widgets", len(self.sections) + 1)
+        estimated = "" if quarters else (
+            " Quarters are estimated: the year's days with passes split into four equal runs. Start the dashboard "
+            "with your parameters file (or --quarters) to use your school's own.")
         heading = widgets.HTML(
-            f"{STYLE}<h1>{html.escape(title)}</h1>"
-            f"<div class='passkit-subtitle'>{summary.get('passes_kept', 0):,} passes "
-            f"from {format_range(first, last)}. Preset ranges count back from the last day in the data.</div>")
-        self.body = widgets.VBox([s.box for s in self.sections])
-        self.children = [heading, filters, self.body]
+            f"{style()}<header class='passkit-header'><h1>{html.escape(dashboard_title(school))}</h1>"
+            "<p class='passkit-subtitle'>"
+            f"{facts['passes_kept']:,} passes from {format_range(first, last)}. Preset ranges count back from the last "
+            f"day in the data.{estimated}</p></header>")
+        self.body = widgets.Box(self.sections)
+        self.body.add_class("passkit-body")
+        self.children = [heading, filters, self.tiles, self.drill, self.body]
 
         self.preset.observe(self._preset_changed, "value")
         for control in (self.start, self.end, self.grade, self.school):
             control.observe(self._filter_changed, "value")
         self.refresh()
-        self.warming = self.cache.warm([Selection(*span) for span in self.presets.values()])
 
     @classmethod
-    def from_parameters(cls, data_dir=None, timezone="America/Chicago", quarters=None, cache_dir=None):
-        """The notebook's entry point: a data folder, or (served) the cache `passkit dashboard` loaded."""
-        from .data import load, open_cache
-
+    def from_parameters(cls, data_dir=None, timezone="America/Chicago", quarters=None, cache_dir=None, school=None):
+        """The notebook's entry point: a data folder, or (served) what `passkit dashboard` prepared."""
         if isinstance(quarters, str):  # the notebook's parameter, as --quarters takes it
             from .params import parse_quarters
 
             quarters = parse_quarters(quarters)
         quarters = quarters or read_quarters(os.environ.get(ENV_QUARTERS))
+        school = school or os.environ.get(ENV_SCHOOL, "")
         if data_dir:
-            data = load(data_dir, timezone, cache_dir=cache_dir)
-        elif os.environ.get(ENV_CACHE):
-            hide_tracebacks()
-            data = open_cache(Path(os.environ[ENV_CACHE]))
-        else:
-            raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
-        return cls(data, quarters=quarters, title=dashboard_title(os.environ.get(ENV_SCHOOL, "")))
+            from .data import load
 
-    def section(self, name: str) -> "SectionView":
-        return next(view for view in self.sections if view.section.name == name)
+            return cls(load(data_dir, timezone, cache_dir=cache_dir), quarters=quarters,
+                       school=school or Path(data_dir).name)
+        if not os.environ.get(ENV_CACHE):
+            raise PasskitError("no data: set data_dir, or start the dashboard with `passkit dashboard --data DIR`")
+        from .kernel import skip_slow_optional_imports
+
+        skip_slow_optional_imports()  # this kernel is passkit's own (see passkit.kernel)
+        hide_tracebacks()
+        return cls(source=open_source(Path(os.environ[ENV_CACHE])), quarters=quarters, school=school)
+
+    def section(self, name: str) -> Section:
+        return next(view for view in self.sections if view.name == name)
 
     # -- state --
 
@@ -529,32 +419,119 @@ class App(widgets.VBox):
         return Selection(start, end, grade, school)
 
     def refresh(self):
-        """Recompute and redraw everything for the current filters; say so while it works."""
+        """Show everything for the current filters; say so while it works."""
         try:
             selection = self.selection()
         except PasskitError as exc:
             return self._say(str(exc), "problem")
         self._say(f"Updating… {selection.describe()}", "updating")
         self.body.add_class("passkit-updating")
+        self.drill.visible = False  # it showed the last range
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # a library's warning is no news to an admin
                 warnings.simplefilter("ignore")
-                tables = self.cache.tables(selection)
-                self.revision += 1
-                count = passes_in(tables)
-                for view in self.sections:
-                    view.show(tables.get(view.section.name), selection, self.revision, count > 0)
+                screen = self.source.screen(selection)
+            self.revision += 1
+            self.tiles.value = tiles_html(screen["tiles"])
+            for view in self.sections:
+                view.show(screen["sections"].get(view.name), selection, self.revision)
         except PasskitError as exc:
             return self._say(str(exc), "problem")
         except Exception:  # the page says something went wrong; no traceback, no data in logs
             return self._say("Something went wrong while updating. Try another range.", "problem")
         finally:
             self.body.remove_class("passkit-updating")
-        self._say(f"{count:,} passes · {selection.describe()}" if count else
-                  f"No passes {_words(selection)}.", "done")
+        count = screen["passes"]
+        self._say(f"{count:,} passes · {selection.describe()}" if count else f"No passes {words(selection)}.", "done")
 
     def _say(self, text: str, state: str):
         self.status.value = f'<span class="passkit-state {state}" data-state="{state}">{html.escape(text)}</span>'
+
+    # -- requests from the page --
+
+    def answer(self, widget, content):
+        """Do what a widget's page asks, if it is a well-formed request; anything else is ignored."""
+        request = checked_request(content, widget)
+        if request is None:
+            return
+        kind = request["kind"]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._do(widget, request)
+        except PasskitError as exc:
+            self._failed(widget, kind, str(exc))
+        except Exception:  # never a traceback or table contents in the page or the server log
+            self._failed(widget, kind, "This file could not be made." if kind == "download" else
+                         "This could not be shown." if kind == "pick" else "This could not be done.")
+
+    def _failed(self, widget, kind: str, text: str):
+        if kind == "pick":
+            self.drill.show(None, text)
+        widget.send({"kind": "error", "text": text})
+
+    def _do(self, widget, request):
+        kind = request["kind"]
+        if kind == "download":
+            name, payload = self.download(widget, request["format"], request["view"])
+            widget.send({"kind": "file", "filename": name, "mime": FORMATS[request["format"]]}, [payload])
+        elif kind == "table":
+            widget.table_open = request["open"]
+            if request["open"] and widget.state == "shown":
+                widget.fill_table(None)
+        elif kind == "close":
+            widget.visible = False
+        elif kind == "pick":
+            self.open_detail(*request["target"])
+
+    def table_view(self, name: str) -> dict:
+        from . import dashboard_data, registry
+
+        table = self.source.tables(self.selection()).get(name)
+        return dashboard_data.table_view(registry.get(name), table)
+
+    def download(self, widget, fmt: str, view: dict | None) -> tuple[str, bytes]:
+        """(file name, bytes) of a section's or the drill-down's table as shown, or a section's chart."""
+        from . import dashboard_data, registry
+
+        selection = self.selection()
+        if widget is self.drill:
+            columns, rows = self.drill.detail.get("columns", []), self.drill.detail.get("rows", [])
+        else:
+            columns, rows = widget.table["columns"], widget.table["rows"]
+        if view is not None:
+            view = dashboard_data.checked_view(view, columns)
+            if view is None:
+                raise PasskitError("This download request was not understood.")
+        shown = dashboard_data.view_words(columns, view) if fmt != "png" else ""
+        filtered = bool(view and view["filter"]) and fmt != "png"
+        if widget is self.drill:
+            detail = self.drill.detail
+            if not detail:
+                raise PasskitError("Nothing to download yet.")
+            heading = " · ".join(filter(None, [detail["title"], selection.caption(self.place), shown]))
+            name = f"{detail['kind']}_{slug(detail['title'].split(' · ')[0])}"
+            return (selection.filename(name, fmt, self.place, filtered),
+                    dashboard_data.detail_file(detail, fmt, heading, view))
+        entry = registry.get(widget.name)
+        table = self.source.tables(selection).get(widget.name)
+        if view is not None and fmt != "png" and (widget.kind == "table" or widget.table_open):
+            if len(rows) != len(table):
+                raise PasskitError("The table changed meanwhile; download again.")
+            table = table.iloc[dashboard_data.arrange(columns, rows, view)]
+        heading = " · ".join(filter(None, [entry.title, selection.caption(self.place), shown]))
+        return (selection.filename(widget.name, fmt, self.place, filtered),
+                dashboard_data.render_file(entry, table, fmt, heading=heading))
+
+    def open_detail(self, kind: str, school: str, key: str):
+        """Open the drill-down of a student (kind "student", key their id) or a room, in this range."""
+        from . import dashboard_data
+
+        selection = self.selection()
+        self.drill.start("Loading…")
+        tables = self.source.tables(selection)
+        found = (dashboard_data.student_detail if kind == "student" else dashboard_data.room_detail)(tables, school, key)
+        self.drill.show(found, "" if found else f"No passes {words(selection)} for this {kind}.")
 
     # -- events --
 
@@ -606,12 +583,82 @@ def _without_traceback(record) -> bool:
     return True
 
 
-def data_days(data) -> list[dt.date]:
-    """Every local date with at least one pass, in order."""
-    frame = passes_frame(data).select("date").unique().sort("date").collect(backend="pandas").to_native()
-    return [as_date(value) for value in frame["date"]]
+def open_source(cache: Path):
+    """The store `passkit dashboard` prepared in `cache`, else computing everything in this kernel."""
+    from .dashboard_store import StoredSource
+
+    try:
+        return StoredSource(cache)
+    except (OSError, ValueError, KeyError):
+        from .dashboard_data import LiveSource
+        from .data import open_cache
+
+        return LiveSource(open_cache(cache))
 
 
-def data_grades(data) -> list[str]:
-    frame = passes_frame(data).select("grade").unique().collect(backend="pandas").to_native()
-    return sorted(frame["grade"].dropna(), key=grade_levels.sort_key)
+def checked_request(content, widget) -> dict | None:
+    """A request from a widget's page, checked field by field, or None to ignore it.
+
+    download: {"kind": "download", "format": one of the widget's formats, "view": None or a table view}
+    table:    {"kind": "table", "open": bool}                       (a section's "show the table")
+    close:    {"kind": "close"}                                     (the drill-down)
+    pick:     {"kind": "pick", "row": index of a row the page was sent}
+              {"kind": "pick", "datum": {"student_id": text, "school": text}}  (a dot or a bar)
+    The answer to a pick is ("student" or "room", school, key), found in the kernel's own copy of the
+    rows; a datum is only ever looked up, never run.
+    """
+    if not isinstance(content, dict) or not isinstance(content.get("kind"), str):
+        return None
+    kind = content["kind"]
+    if kind == "download":
+        fmt, view = content.get("format"), content.get("view")
+        if not isinstance(fmt, str) or fmt not in widget.formats or not (view is None or isinstance(view, dict)):
+            return None
+        return {"kind": kind, "format": fmt, "view": view}
+    if kind == "table" and isinstance(widget, Section) and widget.kind == "graph":
+        return {"kind": kind, "open": content.get("open")} if type(content.get("open")) is bool else None
+    if kind == "close" and isinstance(widget, Drill):
+        return {"kind": kind}
+    if kind == "pick":
+        target = _picked_row(content.get("row"), widget) if "row" in content else _picked_datum(content.get("datum"),
+                                                                                                   widget)
+        return {"kind": kind, "target": target} if target else None
+    return None
+
+
+def _picked_row(row, widget):
+    if isinstance(widget, Drill):
+        keys, pick = widget.detail.get("keys", []), widget.detail.get("pick")
+        if type(row) is not int or not pick or not 0 <= row < len(keys):
+            return None
+        return (pick, *keys[row])
+    rows, key_columns = widget.table["rows"], widget.table["key_columns"]
+    if type(row) is not int or not widget.pick or not key_columns or not 0 <= row < len(rows):
+        return None
+    school_at, key_at = key_columns
+    school = "" if school_at is None else rows[row][school_at]
+    return (widget.pick, school or "", str(rows[row][key_at]))
+
+
+def _picked_datum(datum, widget):
+    if not isinstance(widget, Section) or not widget.pick_fields or not isinstance(datum, dict):
+        return None
+    if set(datum) - set(widget.pick_fields) or not all(isinstance(v, str) and len(v) <= MAX_KEY for v in datum.values()):
+        return None
+    if not datum.get("student_id"):
+        return None
+    return ("student", datum.get("school", ""), datum["student_id"])
+
+
+def tiles_html(tiles: list[dict]) -> str:
+    """The headline figures as cards; each has room for a change from the prior period."""
+    cards = []
+    for tile in tiles:
+        change = tile.get("change")
+        cards.append(f'<div class="passkit-tile" role="listitem" data-tile="{html.escape(tile["key"])}">'
+                     f'<div class="passkit-tile-label">{html.escape(tile["label"])}</div>'
+                     f'<div class="passkit-tile-value">{html.escape(tile["value"])}</div>'
+                     f'<div class="passkit-tile-detail">{html.escape(tile["detail"])}</div>'
+                     + (f'<div class="passkit-tile-change">{html.escape(change)}</div>' if change else "")
+                     + "</div>")
+    return f'<div class="passkit-tiles" role="list" aria-label="Headline figures">{"".join(cards)}</div>'

@@ -36,6 +36,7 @@ class Sheet:
     title: str
     table: pd.DataFrame
     columns: dict = field(default_factory=dict)  # column name -> registry.Column; others inferred
+    heading: str = ""  # the title row, when it says more than the caption and title (the dashboard's filters)
 
     def column(self, name) -> Column:
         return self.columns.get(name) or Column(name, name, _kind(self.table[name]))
@@ -103,7 +104,7 @@ def write_xlsx(sheets, path, *, caption: str = "", paper: str = "letter", sheet_
             parts = list(_chunks(sheet.table, sheet_rows - 2))
             for number, rows in enumerate(parts, start=1):
                 title = _sheet_title(sheet.title if number == 1 else f"{sheet.title} ({number})", used)
-                heading = f"{caption} · {sheet.title}" if caption else sheet.title
+                heading = sheet.heading or (f"{caption} · {sheet.title}" if caption else sheet.title)
                 if len(parts) > 1:
                     first = (number - 1) * (sheet_rows - 2) + 1
                     heading += (f" · rows {first:,}-{first + len(rows) - 1:,} of {len(sheet.table):,}"

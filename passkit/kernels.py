@@ -30,10 +30,10 @@ class DashboardKernelManager(AsyncMappingKernelManager):
     """Voila's kernel manager (Voila adds the preheated pool on top) with a cap and a claim deadline."""
 
     max_kernels = Integer(
-        12, config=True,
-        help="Most kernels at once, the preheated one included; each open page holds one (~300 MB). "
-             "Beyond it a page gets 'The dashboard is busy, try again in a minute' (HTTP 503). The "
-             "default suits a 2-core, 24 GB machine.")
+        24, config=True,
+        help="Most kernels at once, the preheated one included; each open page holds one (~60 MB on the "
+             "presets, ~300 MB once it computes its own range). Beyond it a page gets 'The dashboard is busy, "
+             "try again in a minute' (HTTP 503). The default suits a 2-core, 24 GB machine and 20 admins.")
     unconnected_kernel_timeout = Float(
         60, config=True,
         help="Seconds a page's kernel waits, idle, for the page to connect its websocket before it is "

@@ -70,7 +70,7 @@ def passes_by_student(tables) -> pd.DataFrame:
 
     Exempt students are listed (they are dots on the chart) but never flagged, nor in the quartiles.
     """
-    students = tables.once(_students)
+    students = tables.once(student_totals)
     return _with_outliers(students, tables.is_exempt(students))
 
 
@@ -127,7 +127,7 @@ def frequent_flyers(tables) -> pd.DataFrame:
 
     Minutes come from passes that ended, and not before they started. Exempt students are never listed.
     """
-    return _flyers(tables.without_exempt(tables.once(_students)), tables.options["top"])
+    return _flyers(tables.without_exempt(tables.once(student_totals)), tables.options["top"])
 
 
 def all_reports(data, start, end, grades=None, schools=None, **options) -> dict[str, pd.DataFrame]:
@@ -143,8 +143,12 @@ def _date_grade_counts(tables) -> pd.DataFrame:
     return _collect(tables.passes.group_by("date", "grade").agg(passes=nw.len()))
 
 
-def _students(tables) -> pd.DataFrame:
-    return _collect(_per_student(tables.passes, tables.data))
+def student_totals(tables) -> pd.DataFrame:
+    """Per student with a pass in the range: passes, `_ms` out, and `_ended` / `_long` passes (the
+    range's pass lengths, summary.pass_lengths, come from the same scan)."""
+    from .summary import LONG_MINUTES
+
+    return _collect(_per_student(tables.passes, tables.data, tables.options.get("long_minutes", LONG_MINUTES)))
 
 
 def _daily(counts: pd.DataFrame) -> pd.DataFrame:
@@ -158,19 +162,21 @@ def _daily(counts: pd.DataFrame) -> pd.DataFrame:
                          "grade": pd.Series(levels * len(days), dtype="str"), "passes": grid.ravel()})
 
 
-def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
-    """school, student_id, student_name, grade, passes and _ms (milliseconds out) per student with a pass."""
+def _per_student(passes: nw.LazyFrame, data=None, long_minutes: float = 15.0) -> nw.LazyFrame:
+    """school, student_id, student_name, grade, passes, _ms (milliseconds out), _ended (passes that ended)
+    and _long (of those, lasting more than `long_minutes`) per student with a pass."""
     # Milliseconds add up exactly in any order (a float sum does not, and its rounding to a tenth of
     # a minute then flips between runs and engines).
-    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0))
+    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0),
+                                 _long=(nw.col("minutes") > long_minutes).cast(nw.Int64))
+    totals = (nw.len().alias("passes"), nw.col("_ms").sum(), nw.col("_ms").count().alias("_ended"),
+              nw.col("_long").sum())
     students = getattr(data, "students", None)
     if students is not None and "student_key" in passes.collect_schema():
         # The cache's integer key groups faster than two strings; a student's name and grade are
         # the same on all their passes, so the students table gives what max() would.
-        counts = passes.group_by("student_key").agg(nw.len().alias("passes"), nw.col("_ms").sum())
-        return counts.join(students, on="student_key")
-    return passes.group_by("school", "student_id").agg(
-        nw.col("student_name", "grade").max(), nw.len().alias("passes"), nw.col("_ms").sum())
+        return passes.group_by("student_key").agg(*totals).join(students, on="student_key")
+    return passes.group_by("school", "student_id").agg(nw.col("student_name", "grade").max(), *totals)
 
 
 def _with_outliers(table: pd.DataFrame, exempt=None) -> pd.DataFrame:
@@ -182,16 +188,39 @@ def _with_outliers(table: pd.DataFrame, exempt=None) -> pd.DataFrame:
     passes = table["passes"].to_numpy()
     counted = np.ones(len(table), bool) if exempt is None else ~np.asarray(exempt, bool)
     fence = np.full(len(levels) + 1, np.inf)  # the last entry is for a missing grade (code -1): never an outlier
-    for code in range(len(levels)):
-        grade = passes[(codes == code) & counted]
-        if len(grade):  # a grade of exempt students only has no fence
-            q1, q3 = np.quantile(grade, [0.25, 0.75])
-            fence[code] = q3 + 1.5 * (q3 - q1)
+    for code, quartiles in enumerate(_quartiles(passes, codes, len(levels), counted)):
+        if quartiles:  # a grade of exempt students only has no fence
+            fence[code] = quartiles[1] + 1.5 * (quartiles[1] - quartiles[0])
     # student_key numbers students in (school, student_id) order: an integer sorts much faster
     by = ["student_key"] if "student_key" in table else ["school", "student_id"]
     order = np.lexsort([table[column].to_numpy() for column in reversed(by)] + [-passes])
     shown = table[_named(table, STUDENT_COLUMNS)].take(order)
     return shown.assign(outlier=((passes > fence[codes]) & counted)[order]).reset_index(drop=True)
+
+
+def _quartiles(passes: np.ndarray, codes: np.ndarray, levels: int, counted=None) -> list:
+    """(Q1, Q3) of the `counted` pass counts of each grade code, linearly interpolated (None for a grade
+    with no counted student)."""
+    counted = np.ones(len(passes), bool) if counted is None else counted
+    found = []
+    for code in range(levels):
+        grade = passes[(codes == code) & counted]
+        found.append(tuple(np.quantile(grade, [0.25, 0.75])) if len(grade) else None)
+    return found
+
+
+def grade_quartiles(table: pd.DataFrame) -> pd.DataFrame:
+    """The outlier rule of Total Passes by Student, grade by grade (school order): grade, students, q1, q3,
+    fence (Q3 + 1.5 IQR: more passes than this is an outlier) and outliers, from that report's table."""
+    codes, levels = pd.factorize(table["grade"])
+    passes = table["passes"].to_numpy()
+    rows = []
+    for code, quartiles in enumerate(_quartiles(passes, codes, len(levels))):
+        (q1, q3), grade_passes = quartiles, passes[codes == code]
+        fence = q3 + 1.5 * (q3 - q1)
+        rows.append((levels[code], len(grade_passes), q1, q3, fence, int((grade_passes > fence).sum())))
+    rows.sort(key=lambda row: (grade_levels.sort_key(row[0]), row[0]))
+    return pd.DataFrame(rows, columns=["grade", "students", "q1", "q3", "fence", "outliers"])
 
 
 def _flyers(table: pd.DataFrame, top: int) -> pd.DataFrame:

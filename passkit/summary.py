@@ -93,3 +93,31 @@ def part(table: pd.DataFrame, section: str) -> pd.DataFrame:
     """One section of the audit summary as (Figure, Value) rows."""
     rows = table[table["section"] == section]
     return pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})
+
+
+# ---- pass lengths ---------------------------------------------------------------------------------
+
+LONG_MINUTES = 15.0  # a long pass lasts more than this; a report's `long_minutes` option, when one declares it, wins
+
+
+def pass_lengths(tables) -> dict:
+    """How long the range's passes lasted (from the per-student scan the student reports make anyway).
+
+    Only passes that ended count (`minutes` is set: ended, and not before they started):
+    {"ended": passes that ended, "average_minutes": their mean to a tenth (half up) or None,
+     "long": how many lasted more than `long_minutes`, "long_minutes": that limit}.
+    """
+    from .reports import student_totals
+
+    limit = float(tables.options.get("long_minutes", LONG_MINUTES))
+    students = tables.once(student_totals)
+    ended = int(students["_ended"].sum())
+    return {"ended": ended, "average_minutes": tenth(students["_ms"].sum(), ended * 60_000) if ended else None,
+            "long": int(students["_long"].sum()) if ended else 0, "long_minutes": limit}
+
+
+def tenth(numerator, denominator) -> float:
+    """numerator / denominator to a tenth, rounded half up, exactly (milliseconds add up exactly; floats do not)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float((Decimal(int(numerator)) / Decimal(int(denominator))).quantize(Decimal("0.1"), ROUND_HALF_UP))

@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from passkit import cli, dashboard, exports, folders, registry
+from passkit import cli, dashboard_data, exports, folders, registry
 from passkit.tables import Tables
 
 from .conftest import HEADER, pass_row, write_csv
@@ -72,11 +72,12 @@ def test_a_dashboard_download_is_no_formula_either(hostile, tmp_path):
     from passkit import load
 
     data = load(hostile, cache_dir=tmp_path / "c")
-    table = Tables(data, "2026-01-05", "2026-01-05").get("room_usage")
-    workbook = dashboard.render_file("room_usage", table, "xlsx")
+    table, rooms = Tables(data, "2026-01-05", "2026-01-05").get("room_usage"), registry.get("room_usage")
+    workbook = dashboard_data.render_file(rooms, table, "xlsx", heading="Room Usage")
     with zipfile.ZipFile(io.BytesIO(workbook)) as book:
         assert not any("<f>" in book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/"))
-    rooms = [row[0] for row in csv.reader(io.StringIO(dashboard.render_file("room_usage", table, "csv").decode()))]
+    rooms = [row[0] for row in csv.reader(io.StringIO(
+        dashboard_data.render_file(rooms, table, "csv", heading="Room Usage").decode()))]
     assert "'" + FORMULAS[0] in rooms and not any(room.startswith(exports.FORMULA_START) for room in rooms)
 
 

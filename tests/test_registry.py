@@ -73,12 +73,12 @@ def test_a_registered_report_gets_an_audit_page_card_and_sheet(toy, demo_folder,
 def test_a_registered_report_is_a_dashboard_section(toy, demo_data):
     app = dashboard.App(demo_data)
     section = app.section("toy_weekdays")
-    assert section.section.title == "Toy Passes by Weekday" and section.menu.formats == ["csv", "xlsx", "png"]
-    rows = next(iter(section.view.spec["datasets"].values()))
+    assert section.title == "Toy Passes by Weekday" and section.formats == ["csv", "xlsx", "png"]
+    rows = next(iter(section.spec["datasets"].values()))
     start, end = app.start.value, app.end.value
     assert sum(row["passes"] for row in rows) == Tables(demo_data, start, end).passes_in_range
     name, payload = section.download("csv")
-    assert name.startswith("toy_weekdays_") and payload.startswith(b"weekday,passes\n")
+    assert name.startswith("toy_weekdays_") and payload.startswith(b"Day of the week,Passes\n")
 
 
 def test_a_report_that_returns_other_columns_is_caught(demo_data):

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from passkit import serve
-from passkit.dashboard import DownloadMenu
+from passkit.dashboard import App
 
 from . import kernel_ws
 from .kernel_ws import Kernel
@@ -19,11 +19,12 @@ from .kernel_ws import Kernel
 TOKEN = "comms-test-token-0123456789"
 
 
-def test_a_page_cannot_write_a_read_only_trait_or_an_invalid_value():
-    menu = DownloadMenu(["csv", "xlsx"], provide=lambda fmt: ("x", b""), title="Download Rooms")
-    menu.set_state({"formats": ["exe"], "title": 5})
-    menu.set_state({"title": "Renamed", "no_such_trait": 1})
-    assert menu.formats == ["csv", "xlsx"] and menu.title == "Renamed"
+def test_a_page_cannot_write_a_widget_s_state(demo_data):
+    section = App(demo_data).section("room_usage")
+    before = (section.formats, section.title, section.rows)
+    section.set_state({"formats": ["exe"], "title": 5})
+    section.set_state({"title": "Renamed", "rows": [["injected"]], "no_such_trait": 1})
+    assert (section.formats, section.title, section.rows) == before, "page-sent state is dropped"
 
 
 @pytest.fixture(scope="module")
