@@ -17,7 +17,7 @@ from .columns import ColumnMap, load_column_map
 from .errors import PasskitError
 from .schema import PASS_FILES
 
-CACHE_FORMAT = 3  # bump when the cache's columns or rules change
+CACHE_FORMAT = 4  # bump when the cache's columns or rules change
 
 
 @dataclass
@@ -50,6 +50,13 @@ class PassData:
     @cached_property
     def staff(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("staff"))
+
+    @cached_property
+    def bells(self):
+        """The bell schedule from bells.csv (a `passkit.bells.Schedule`), or None when the folder has none."""
+        from .bells import from_cache
+
+        return from_cache(self.cache)
 
     @property
     def schools(self) -> list[str]:
@@ -129,7 +136,7 @@ def find_files(data_dir: Path) -> dict:
         raise PasskitError("no passes*.csv or passes*.xlsx export found", file=data_dir)
     files = {"root": data_dir, "passes": passes}
     for role, name in (("roster", "roster.csv"), ("users", "users.csv"), ("rooms", "rooms.csv"),
-                       ("staff", "staff.csv")):
+                       ("staff", "staff.csv"), ("bells", "bells.csv")):
         if name in listing:
             files[role] = listing[name]
     return files
@@ -137,7 +144,7 @@ def find_files(data_dir: Path) -> dict:
 
 def fingerprints(files: dict) -> list[dict]:
     """Name, size and modification time of every input: what decides whether to re-parse."""
-    paths = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
+    paths = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff", "bells") if r in files)]
     stats = [p.stat() for p in paths]
     return [{"file": str(p.relative_to(files["root"])), "bytes": s.st_size, "modified_ns": s.st_mtime_ns}
             for p, s in zip(paths, stats)]

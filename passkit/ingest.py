@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import grades
+from . import bells, grades
 from .columns import ColumnMap
 from .readers import LINE, read_table
 from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PASS_OPTIONAL, PASS_REQUIRED,
@@ -48,9 +48,10 @@ REJECT_RULES = (
 
 
 def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress=None, replace=False) -> dict:
-    """Write passes/students/rejected/rooms/staff Parquet files and summary.json into `out`; return the summary.
+    """Write passes/students/rejected/rooms/staff (and bells) Parquet files and summary.json into `out`; return
+    the summary.
 
-    `files` maps a role ('passes', 'roster', 'users', 'rooms', 'staff') to paths; names in the
+    `files` maps a role ('passes', 'roster', 'users', 'rooms', 'staff', 'bells') to paths; names in the
     summary and in rejected rows are relative to the data folder, given as files['root'].
     """
     root = files["root"]
@@ -62,6 +63,7 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
     con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
     con.execute(f"SET memory_limit = '{_memory_limit()}MB'")
     try:
+        schedule = bells.read(files["bells"], column_map.rename) if files.get("bells") else None  # before the long part
         con.register("roster", _read_roster(files, column_map))
         _register_clock_changes(con, timezone)
         malformed, per_file = _read_passes(con, files["passes"], root, column_map, timezone, progress)
@@ -70,6 +72,7 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
         _with_dedicated_kiosks(con, _side_table(con, files.get("staff"), STAFF, column_map)).write_parquet(
             str(tmp / "staff.parquet"))
+        bells.write_cache(schedule, tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _publish(tmp, out, replace)
     finally:
@@ -377,6 +380,7 @@ def _side_table(con, path, spec, column_map):
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     con.register("side", table.select([*names, LINE]))
     casts = {name: f"TRY_CAST({name} AS INTEGER)" for name in ("max_passes_from", "max_passes_to")}
+    casts["max_minutes"] = "TRY_CAST(max_minutes AS DOUBLE)"
     select = ", ".join(casts.get(n, n) + f" AS {n}" if n != "school" else "coalesce(side.school, s.school) AS school"
                        for n in names)
     key = ", ".join(("school", required[0]))

@@ -14,7 +14,7 @@ TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
 
 # Optional side files: (required columns, optional columns).
-ROOMS = (("room",), ("school", "folder", "max_passes_from", "max_passes_to"))
+ROOMS = (("room",), ("school", "folder", "max_passes_from", "max_passes_to", "max_minutes"))
 STAFF = (("issuer",), ("school", "name"))
 ROSTER = (("student_id",), ("school", "grade", "student_name"))
 # OneRoster 1.1 users.csv as Clever and ClassLink export it.
