@@ -58,6 +58,12 @@ class PassData:
 
         return from_cache(self.cache)
 
+    def using(self, passes) -> "PassData":
+        """This data with other passes, e.g. your own filtering of `data.passes`: see `tables.with_passes`."""
+        from .tables import with_passes
+
+        return with_passes(self, passes)
+
     @property
     def schools(self) -> list[str]:
         return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM students ORDER BY 1").fetchall()]

@@ -183,7 +183,7 @@ def _cell_writer(column: Column, formats: dict):
 
 
 def _width(column: Column, values: pd.Series) -> float:
-    shown = [column.label, *values.head(500).astype(str)]
+    shown = [column.label, *values.head(500).astype(str).fillna("")]  # a blank time (NaT) reads as NaN
     return min(max(max(map(len, shown)) + 2, 8), 50)
 
 

@@ -162,7 +162,10 @@ class Shown:
 
 
 def has_passes(table: pd.DataFrame) -> bool:
-    return any(column in table and table[column].sum() > 0 for column in PASS_COLUMNS)
+    counts = [column for column in PASS_COLUMNS if column in table]
+    if not counts:  # a list of passes (Long Passes): a row is a pass
+        return len(table) > 0
+    return any(table[column].sum() > 0 for column in counts)
 
 
 # ---- tables as an admin reads them ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The six reports, one function each, written once on narwhals.
+"""The six reports, one function each, written once on narwhals (and, by name, every other registered report).
 
 Each takes `data` (a `PassData`, or any frame narwhals accepts with the cache's columns: DuckDB,
 pandas, PySpark...), an inclusive date range, and optional grade and school filters, and returns
@@ -130,6 +130,19 @@ def all_reports(data, start, end, grades=None, schools=None, **options) -> dict[
     from .tables import Tables
 
     return Tables(data, start, end, grades, schools, options).all()
+
+
+def __getattr__(name):
+    """`passkit.reports.<name>` for every registered report, also those declared elsewhere (passkit.timing)."""
+    from . import registry
+    from .errors import PasskitError
+
+    if not name.startswith("_"):
+        try:
+            return registry.analyst_function(registry.get(name))
+        except PasskitError:
+            pass
+    raise AttributeError(f"module 'passkit.reports' has no attribute '{name}'")
 
 
 # ---- the aggregations (on the engine) and the finishing touches (on the small results, in pandas) ------

@@ -55,6 +55,10 @@ def headline(tables) -> pd.DataFrame:
         staff = tables.get("staff_usage")
         rows += [("Staff who created passes", int((staff["total_passes"] > 0).sum())),
                  ("Listed staff with no passes", int((staff["total_passes"] == 0).sum()))]
+    if "pass_length" not in tables.unavailable:
+        from .timing import headline as time_out  # here: importing it first would register its reports first
+
+        rows += time_out(tables)
     return pd.DataFrame(rows, columns=["Figure", "Value"])
 
 

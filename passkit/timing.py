@@ -1,0 +1,267 @@
+"""Time out of class and when it happens: pass length, long passes, time of day and bell periods.
+
+- A pass is **timed** when it ended, and not before it started. Its length is the cache's `minutes`,
+  measured between the real instants, so a pass across a daylight-saving change counts its true length.
+  Untimed passes count as passes but in no length.
+- A **long pass** is a timed pass longer than its limit: its destination's `max_minutes` in rooms.csv,
+  else the `long_minutes` option (`--long-minutes`, 15 by default). Long Passes also lists every pass
+  that never ended.
+- Minutes stay exact until written: whole milliseconds are summed (in any order, on any engine, the
+  same total) and quantiles are taken to the millisecond; files round them to a tenth.
+
+The aggregations run on the engine (DuckDB, pandas or Spark, through narwhals) and share their scans
+through `tables.once`; the small results are finished in pandas.
+"""
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from . import bells as bell_schedule, grades as grade_levels
+from .registry import Column, Option, report
+from .tables import collect as _collect, listed as _listed
+
+LONG_MINUTES = Option("long_minutes", 15.0, "minutes after which a pass is long, for destinations without "
+                                            "max_minutes in rooms.csv")
+BY = ("grade", "destination", "origin", "issuer")  # pass_length's groupings, after the one `all` row
+PER_SCHOOL = ("destination", "origin", "issuer")  # rooms and staff belong to a school; grades roll up
+SLOT_MINUTES = 15
+MS = 60_000  # milliseconds in a minute
+MINUTES = "minutes"
+
+
+def minutes_column(name, label):
+    return Column(name, label, MINUTES)
+
+
+@report(
+    title="Pass Length",
+    description="How long passes last: totals, mean, median and 90th percentile by grade, destination, origin and "
+                "issuer.",
+    columns=[Column("by", "Grouped by", "text"), Column("key", "Group", "text"), Column("passes", "Passes", "int"),
+             Column("timed_passes", "Timed passes", "int"), minutes_column("minutes_total", "Minutes out (total)"),
+             minutes_column("minutes_mean", "Average minutes"), minutes_column("minutes_median", "Median minutes"),
+             minutes_column("minutes_p90", "90th percentile minutes"), Column("long_passes", "Long passes", "int")],
+    chart="pass_length", needs=("end_time",), options=(LONG_MINUTES,),
+    guidance="""\
+- **The median** is the typical pass; **the 90th percentile** is how long the slowest one in ten takes. A destination whose
+  90th percentile sits far above its median has a few very long trips worth looking into.
+- Restroom and water-fountain passes are usually short. **Long restroom passes** are where students meet up or wander;
+  nurse and counselor visits are expected to be longer, and their limits (`max_minutes` in rooms.csv) can say so.
+- Compare **origins** of the same kind: a classroom whose passes run much longer than its neighbours' is a conversation with
+  its teacher. Passes that never ended are counted in *Passes* but in no minutes; Long Passes lists them.""")
+def pass_length(tables) -> pd.DataFrame:
+    """One row for all passes, then one per grade (school order), destination, origin and issuer (most passes
+    first). In a district, destination, origin and issuer rows name their school; grade and all rows roll up."""
+    found = tables.once(_lengths)
+    parts = [found["all"].assign(by="all", key="all", school="")]
+    grades = found["grade"].rename(columns={"grade": "key"}).assign(by="grade", school="")
+    in_order = sorted(range(len(grades)), key=lambda row: (grade_levels.sort_key(grades["key"].iloc[row]),
+                                                            str(grades["key"].iloc[row])))
+    parts.append(grades.iloc[in_order])
+    for by in PER_SCHOOL:
+        rows = found[by].rename(columns={by: "key"}).assign(by=by)
+        parts.append(rows.sort_values(["passes", "school", "key"], ascending=[False, True, True], kind="stable"))
+    table = pd.concat(parts, ignore_index=True)
+    timed = table["timed"].fillna(0).astype("int64").to_numpy()
+    ms = table["ms"].fillna(0).astype("float64").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(timed > 0, ms / timed / MS, np.nan)
+    shown = pd.DataFrame({
+        "school": pd.array(table["school"], dtype="str"), "by": pd.array(table["by"], dtype="str"),
+        "key": pd.array(table["key"].astype(str), dtype="str"),
+        "passes": table["passes"].astype("int64"), "timed_passes": timed,
+        "minutes_total": ms / MS, "minutes_mean": mean,
+        "minutes_median": _quantile_minutes(table["median"]), "minutes_p90": _quantile_minutes(table["p90"]),
+        "long_passes": table["long"].fillna(0).astype("int64")})
+    return _without_unnamed_school(shown, found["destination"])
+
+
+@report(
+    title="Long Passes",
+    description="Every pass longer than its limit, and every pass that never ended, longest first.",
+    columns=[Column("pass_id", "Pass", "text"), Column("student_id", "Student ID", "text"),
+             Column("student_name", "Student", "text"), Column("grade", "Grade", "text"),
+             Column("origin", "From", "text"), Column("destination", "To", "text"),
+             Column("start_time", "Started", "datetime"), Column("end_time", "Ended", "datetime"),
+             minutes_column("minutes", "Minutes"), minutes_column("limit_minutes", "Limit (minutes)"),
+             Column("reason", "Why listed", "text")],
+    chart="long_passes", kind="table", needs=("end_time",), options=(LONG_MINUTES,),
+    guidance="""\
+- **Over the limit** passes are timed passes longer than their destination's limit (`max_minutes` in rooms.csv) or, for
+  rooms without one, the long-pass limit of the run (`--long-minutes`, 15 minutes unless changed).
+- **Never ended** passes were not closed: a student who did not come back, or a pass nobody ended. Many from one room or
+  one teacher usually mean a habit of not ending passes, which also hides real lengths from every other report.
+- Look for **the same students** or **the same destination** appearing again and again rather than at single passes.""")
+def long_passes(tables) -> pd.DataFrame:
+    """Timed passes over their limit (longest first), then passes that never ended (by start); ties by start,
+    school and pass_id."""
+    chosen = _with_limits(tables).filter((nw.col("_long") == 1) | nw.col("end_time").is_null())
+    columns = ["school", "pass_id", "student_id", "student_name", "grade", "origin", "destination", "start_time",
+               "end_time", "minutes", "_limit"]
+    table = _collect(chosen.select(*columns))
+    table = table.sort_values(["minutes", "start_time", "school", "pass_id"], ascending=[False, True, True, True],
+                              na_position="last", kind="stable").reset_index(drop=True)
+    limit = table["_limit"].astype("float64")
+    reason = ["never ended" if never else f"over {_number(most)} min"
+              for never, most in zip(table["minutes"].isna().tolist(), limit.tolist())]
+    shown = table[columns[:-1]].assign(
+        start_time=table["start_time"].astype("datetime64[us]"), end_time=table["end_time"].astype("datetime64[us]"),
+        minutes=table["minutes"].astype("float64"), limit_minutes=limit, reason=pd.array(reason, dtype="str"))
+    for column in ("school", "pass_id", "student_id", "student_name", "grade", "origin", "destination"):
+        shown[column] = pd.array(shown[column], dtype="str")
+    return _without_unnamed_school(shown, shown)
+
+
+@report(
+    title="Passes by Time of Day",
+    description="Passes started in each 15-minute slot of each weekday: when students leave class.",
+    columns=[Column("weekday", "Weekday", "text"), Column("slot", "Time slot", "text"),
+             Column("passes", "Passes", "int")],
+    chart="time_of_day",
+    guidance="""\
+- **Dark bands** are the times students leave most. Right after the start of a period and just before lunch are common;
+  a band at the same time every day points to a schedule habit, one on a single day to that day's events.
+- **Passes in the first and last minutes of a period** interrupt instruction most; if they are frequent, restate when
+  passes may be used.
+- The slots are 15 minutes of local start time, labelled by their start (`09:15` holds 09:15:00 to 09:29:59).""")
+def time_of_day(tables) -> pd.DataFrame:
+    """Passes per (weekday, 15-minute slot of the start time), Monday first; only pairs with passes."""
+    minutes = tables.once(_minute_counts)
+    slots = minutes.assign(_slot=minutes["_minute"] // SLOT_MINUTES * SLOT_MINUTES)
+    counts = slots.groupby(["_weekday", "_slot"], sort=True)["passes"].sum()
+    weekday, slot = counts.index.get_level_values(0), counts.index.get_level_values(1)
+    return pd.DataFrame({"weekday": pd.array([bell_schedule.DAYS[day - 1] for day in weekday], dtype="str"),
+                         "slot": pd.array([f"{m // 60:02d}:{m % 60:02d}" for m in slot], dtype="str"),
+                         "passes": counts.to_numpy().astype("int64")})
+
+
+@report(
+    title="Passes by Period",
+    description="Passes started in each bell period of each weekday, from your bell schedule (bells.csv).",
+    columns=[Column("period", "Period", "text"), Column("weekday", "Weekday", "text"), Column("passes", "Passes", "int"),
+             Column("school_days", "School days", "int"), Column("passes_per_day", "Passes per day", "float"),
+             minutes_column("minutes_mean", "Average minutes")],
+    chart="passes_by_period", needs=("bells.csv",),
+    guidance="""\
+- **Passes per day** compares periods and weekdays fairly: a range may hold fewer Mondays (holidays) than Tuesdays, and
+  `School days` says how many of each had passes.
+- **One period far above the others** every day is a schedule question (the period before or after lunch, a long block);
+  one period high on one weekday only is a question for that day's classes.
+- **Between periods** counts passes started in the passing time, **before school** and **after school** those outside the
+  day's bells: many of them can mean a bells.csv that does not match the real schedule.""")
+def passes_by_period(tables) -> pd.DataFrame:
+    """Passes per (period, weekday), periods in bell order; a pass belongs to the period it started in (start
+    included, end excluded). School days: dates of that weekday in the range with at least one pass."""
+    schedule = tables.data.bells
+    minutes = tables.once(_minute_counts)
+    codes = schedule.labels(minutes["school"].to_numpy(), minutes["_weekday"].to_numpy(),
+                            minutes["_minute"].to_numpy())
+    counts = (minutes.assign(_code=codes).groupby(["school", "_code", "_weekday"], sort=True)[["passes", "timed", "ms"]]
+              .sum().reset_index())
+    days = tables.once(_school_days)
+    per_weekday = days.groupby(["school", "_weekday"]).size().rename("school_days").reset_index()
+    table = counts.merge(per_weekday, on=["school", "_weekday"], how="left")
+    timed, ms = table["timed"].astype("int64").to_numpy(), table["ms"].astype("float64").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(timed > 0, ms / timed / MS, np.nan)
+    shown = pd.DataFrame({
+        "school": pd.array(table["school"], dtype="str"),
+        "period": pd.array([schedule.order[code] for code in table["_code"]], dtype="str"),
+        "weekday": pd.array([bell_schedule.DAYS[day - 1] for day in table["_weekday"]], dtype="str"),
+        "passes": table["passes"].astype("int64"), "school_days": table["school_days"].astype("int64"),
+        "passes_per_day": table["passes"] / table["school_days"], "minutes_mean": mean})
+    return _without_unnamed_school(shown, shown)
+
+
+def headline(tables) -> list[tuple[str, object]]:
+    """The audit's figures on time out of class, as (figure, value) rows; minutes to a tenth.
+
+    Minutes out of class per student per school day = the minutes of every timed pass / (students with a
+    pass x dates with a pass), both counted in the range and for the chosen grades and schools.
+    """
+    overall = tables.get("pass_length").iloc[0]  # the `all` row
+    rows = []
+    if overall["timed_passes"]:
+        students, days = len(tables.get("passes_by_student")), tables.get("daily_passes")["date"].nunique()
+        rows += [("Average pass length (minutes)", round(float(overall["minutes_mean"]), 1)),
+                 ("Median pass length (minutes)", round(float(overall["minutes_median"]), 1)),
+                 ("Minutes out of class per student per school day",
+                  round(float(overall["minutes_total"]) / (students * days), 1))]
+    return rows + [("Long passes", int(overall["long_passes"]))]
+
+
+# ---- the aggregations, on the engine --------------------------------------------------------------
+
+def _with_limits(tables) -> nw.LazyFrame:
+    """The range's passes with `_ms` (whole milliseconds out), `_limit` (long-pass minutes) and `_long` (1 or 0)."""
+    passes = tables.passes.with_columns(_ms=(nw.col("minutes") * MS).round(0))
+    default = float(tables.options["long_minutes"])
+    limits = _limits(tables)
+    if limits is None:
+        passes = passes.with_columns(_limit=nw.lit(default, nw.Float64()))
+    else:
+        passes = passes.join(limits, left_on=["school", "destination"], right_on=["school", "_room"], how="left")
+        passes = passes.with_columns(_limit=nw.col("_max").fill_null(default)).drop("_max")
+    return passes.with_columns(_long=nw.when(nw.col("minutes") > nw.col("_limit")).then(1).otherwise(0))
+
+
+def _limits(tables) -> nw.LazyFrame | None:
+    """rooms.csv's max_minutes by (school, room), or None when no listed room has one (no join needed)."""
+    rooms = _listed(tables.data, "rooms", "room", tables.schools)
+    if rooms is None or "max_minutes" not in rooms.collect_schema():
+        return None
+    rooms = rooms.filter(~nw.col("max_minutes").is_null()).select(
+        "school", _room=nw.col("room"), _max=nw.col("max_minutes").cast(nw.Float64()))
+    return rooms if len(_collect(rooms.head(1))) else None
+
+
+def _lengths(tables) -> dict[str, pd.DataFrame]:
+    """passes, timed, ms, median, p90 (milliseconds) and long per grouping of pass_length; "all" is one row."""
+    passes = _with_limits(tables)
+    ms = nw.col("_ms")
+    figures = [nw.len().alias("passes"), ms.count().alias("timed"), ms.sum().alias("ms"),
+               ms.quantile(0.5, "linear").alias("median"), ms.quantile(0.9, "linear").alias("p90"),
+               nw.col("_long").sum().alias("long")]
+    found = {"all": _collect(passes.select(*figures))}
+    for by in BY:
+        found[by] = _collect(passes.group_by(*(("school", by) if by in PER_SCHOOL else (by,))).agg(*figures))
+    return found
+
+
+def _minute_counts(tables) -> pd.DataFrame:
+    """passes, timed passes and ms per (school, ISO weekday, minute of the day the pass started)."""
+    start = nw.col("start_time")
+    passes = tables.passes.with_columns(
+        _ms=(nw.col("minutes") * MS).round(0), _weekday=start.dt.weekday().cast(nw.Int64()),
+        _minute=start.dt.hour().cast(nw.Int64()) * 60 + start.dt.minute().cast(nw.Int64()))
+    counts = _collect(passes.group_by("school", "_weekday", "_minute").agg(
+        nw.len().alias("passes"), nw.col("_ms").count().alias("timed"), nw.col("_ms").sum().alias("ms")))
+    return counts.astype({"_weekday": "int64", "_minute": "int64", "passes": "int64", "timed": "int64",
+                          "ms": "float64"})
+
+
+def _school_days(tables) -> pd.DataFrame:
+    """Each (school, date) with a pass in the range, with its ISO weekday."""
+    days = _collect(tables.passes.group_by("school", "date").agg(nw.len().alias("passes")))
+    return days.assign(_weekday=pd.to_datetime(days["date"]).dt.day_of_week.astype("int64") + 1)
+
+
+# ---- finishing touches ------------------------------------------------------------------------------
+
+def _quantile_minutes(values: pd.Series) -> np.ndarray:
+    """A quantile of milliseconds as minutes, to the whole millisecond (engines interpolate in different
+    floating-point steps; the millisecond makes their answers one)."""
+    return np.round(values.astype("float64").to_numpy()) / MS
+
+
+def _number(value: float) -> str:
+    """15.0 -> '15', 7.5 -> '7.5'."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _without_unnamed_school(table: pd.DataFrame, keyed: pd.DataFrame) -> pd.DataFrame:
+    """Drop `school` unless the rows keyed by room, staff or pass name a school (a district)."""
+    if "school" in keyed and (keyed["school"].astype(str) != "").any():
+        return table
+    return table.drop(columns="school")
