@@ -237,8 +237,10 @@ def _minute_counts(tables) -> pd.DataFrame:
         _minute=start.dt.hour().cast(nw.Int64()) * 60 + start.dt.minute().cast(nw.Int64()))
     counts = _collect(passes.group_by("school", "_weekday", "_minute").agg(
         nw.len().alias("passes"), nw.col("_ms").count().alias("timed"), nw.col("_ms").sum().alias("ms")))
-    return counts.astype({"_weekday": "int64", "_minute": "int64", "passes": "int64", "timed": "int64",
-                          "ms": "float64"})
+    counts = counts.astype({"_weekday": "int64", "_minute": "int64", "passes": "int64", "timed": "int64",
+                            "ms": "float64"})
+    # narwhals 2.29 numbers Sunday 0 on Spark (7 elsewhere): the same week, Monday = 1, on every engine
+    return counts.assign(_weekday=(counts["_weekday"] - 1) % 7 + 1)
 
 
 def _school_days(tables) -> pd.DataFrame:
