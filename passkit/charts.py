@@ -379,8 +379,9 @@ def _field(table, column, kind, labels, channel, mark) -> dict:
         spec["axis"] = alt.Axis(format="%b %d")
     if channel == "color" and kind == "Q":
         spec["scale"] = alt.Scale(scheme="blues")
-    if channel == "x" and kind in "NO" and mark == "bar":
-        spec["axis"] = alt.Axis(labelAngle=0 if table[column].astype(str).str.len().max() <= 6 else -45)
+    if channel == "x" and kind in "NO" and mark == "bar":  # level labels when they fit side by side (~7 px a letter)
+        names = table[column].astype(str)
+        spec["axis"] = alt.Axis(labelAngle=0 if names.nunique() * (names.str.len().max() + 2) * 7 <= WIDTH else -45)
     return spec
 
 
