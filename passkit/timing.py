@@ -54,27 +54,7 @@ def pass_length(tables) -> pd.DataFrame:
     """One row for all passes, then one per grade (school order), destination, origin and issuer (most passes
     first). In a district, destination, origin and issuer rows name their school; grade and all rows roll up."""
     found = tables.once(_lengths)
-    parts = [found["all"].assign(by="all", key="all", school="")]
-    grades = found["grade"].rename(columns={"grade": "key"}).assign(by="grade", school="")
-    in_order = sorted(range(len(grades)), key=lambda row: (grade_levels.sort_key(grades["key"].iloc[row]),
-                                                            str(grades["key"].iloc[row])))
-    parts.append(grades.iloc[in_order])
-    for by in PER_SCHOOL:
-        rows = found[by].rename(columns={by: "key"}).assign(by=by)
-        parts.append(rows.sort_values(["passes", "school", "key"], ascending=[False, True, True], kind="stable"))
-    table = pd.concat(parts, ignore_index=True)
-    timed = table["timed"].fillna(0).astype("int64").to_numpy()
-    ms = table["ms"].fillna(0).astype("float64").to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(timed > 0, ms / timed / MS, np.nan)
-    shown = pd.DataFrame({
-        "school": pd.array(table["school"], dtype="str"), "by": pd.array(table["by"], dtype="str"),
-        "key": pd.array(table["key"].astype(str), dtype="str"),
-        "passes": table["passes"].astype("int64"), "timed_passes": timed,
-        "minutes_total": ms / MS, "minutes_mean": mean,
-        "minutes_median": _quantile_minutes(table["median"]), "minutes_p90": _quantile_minutes(table["p90"]),
-        "long_passes": table["long"].fillna(0).astype("int64")})
-    return _without_unnamed_school(shown, found["destination"])
+    return _without_unnamed_school(_length_figures(_length_rows(found)), found["destination"])
 
 
 @report(
@@ -250,6 +230,33 @@ def _school_days(tables) -> pd.DataFrame:
 
 
 # ---- finishing touches ------------------------------------------------------------------------------
+
+def _length_rows(found: dict) -> pd.DataFrame:
+    """pass_length's groups in order: all; grades in school order; rooms and issuers by passes, school, name."""
+    parts = [found["all"].assign(by="all", key="all", school="")]
+    grades = found["grade"].rename(columns={"grade": "key"}).assign(by="grade", school="")
+    keys = grades["key"].astype(str).tolist()
+    parts.append(grades.iloc[sorted(range(len(keys)), key=lambda row: (grade_levels.sort_key(keys[row]), keys[row]))])
+    for by in PER_SCHOOL:
+        rows = found[by].rename(columns={by: "key"}).assign(by=by)
+        parts.append(rows.sort_values(["passes", "school", "key"], ascending=[False, True, True], kind="stable"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _length_figures(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts and milliseconds as pass_length's columns: minutes, a mean and quantiles only over timed passes."""
+    timed = table["timed"].fillna(0).astype("int64").to_numpy()
+    ms = table["ms"].fillna(0).astype("float64").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(timed > 0, ms / timed / MS, np.nan)
+    return pd.DataFrame({
+        "school": pd.array(table["school"], dtype="str"), "by": pd.array(table["by"], dtype="str"),
+        "key": pd.array(table["key"].astype(str), dtype="str"),
+        "passes": table["passes"].astype("int64"), "timed_passes": timed,
+        "minutes_total": ms / MS, "minutes_mean": mean,
+        "minutes_median": _quantile_minutes(table["median"]), "minutes_p90": _quantile_minutes(table["p90"]),
+        "long_passes": table["long"].fillna(0).astype("int64")})
+
 
 def _quantile_minutes(values: pd.Series) -> np.ndarray:
     """A quantile of milliseconds as minutes, to the whole millisecond (engines interpolate in different
