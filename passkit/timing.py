@@ -76,20 +76,24 @@ def pass_length(tables) -> pd.DataFrame:
 def long_passes(tables) -> pd.DataFrame:
     """Timed passes over their limit (longest first), then passes that never ended (by start); ties by start,
     school and pass_id."""
-    chosen = _with_limits(tables).filter((nw.col("_long") == 1) | nw.col("end_time").is_null())
+    _, lowest = tables.once(_limits)
+    # first the few passes any limit could make long: the scan skips the others' text columns
+    candidates = tables.passes.filter((nw.col("minutes") > lowest) | nw.col("end_time").is_null())
+    chosen = _with_limits(tables, candidates).filter((nw.col("_long") == 1) | nw.col("end_time").is_null())
     columns = ["school", "pass_id", "student_id", "student_name", "grade", "origin", "destination", "start_time",
                "end_time", "minutes", "_limit"]
-    table = _collect(chosen.select(*columns))
-    table = table.sort_values(["minutes", "start_time", "school", "pass_id"], ascending=[False, True, True, True],
-                              na_position="last", kind="stable").reset_index(drop=True)
+    table = _collect(chosen.select(*columns).sort("minutes", "start_time", "school", "pass_id",
+                                                  descending=[True, False, False, False], nulls_last=True)
+                     ).reset_index(drop=True)  # a pandas frame keeps its own index through the sort
     limit = table["_limit"].astype("float64")
-    reason = ["never ended" if never else f"over {_number(most)} min"
-              for never, most in zip(table["minutes"].isna().tolist(), limit.tolist())]
+    words = {most: f"over {_number(most)} min" for most in set(limit.tolist())}  # a few limits: name each once
+    reason = np.where(table["minutes"].isna(), "never ended", limit.map(words).fillna("").astype(object))
     shown = table[columns[:-1]].assign(
         start_time=table["start_time"].astype("datetime64[us]"), end_time=table["end_time"].astype("datetime64[us]"),
         minutes=table["minutes"].astype("float64"), limit_minutes=limit, reason=pd.array(reason, dtype="str"))
     for column in ("school", "pass_id", "student_id", "student_name", "grade", "origin", "destination"):
-        shown[column] = pd.array(shown[column], dtype="str")
+        if shown[column].dtype != "str":  # Spark hands back objects
+            shown[column] = pd.array(shown[column], dtype="str")
     return _without_unnamed_school(shown, shown)
 
 
@@ -173,27 +177,30 @@ def headline(tables) -> list[tuple[str, object]]:
 
 # ---- the aggregations, on the engine --------------------------------------------------------------
 
-def _with_limits(tables) -> nw.LazyFrame:
-    """The range's passes with `_ms` (whole milliseconds out), `_limit` (long-pass minutes) and `_long` (1 or 0)."""
-    passes = tables.passes.with_columns(_ms=(nw.col("minutes") * MS).round(0))
-    default = float(tables.options["long_minutes"])
-    limits = _limits(tables)
+def _with_limits(tables, passes=None) -> nw.LazyFrame:
+    """The range's passes (or `passes`) with `_ms` (whole milliseconds out), `_limit` (long-pass minutes) and
+    `_long` (1 or 0)."""
+    passes = (tables.passes if passes is None else passes).with_columns(_ms=(nw.col("minutes") * MS).round(0))
+    limits, _ = tables.once(_limits)
     if limits is None:
-        passes = passes.with_columns(_limit=nw.lit(default, nw.Float64()))
+        passes = passes.with_columns(_limit=nw.lit(float(tables.options["long_minutes"]), nw.Float64()))
     else:
         passes = passes.join(limits, left_on=["school", "destination"], right_on=["school", "_room"], how="left")
-        passes = passes.with_columns(_limit=nw.col("_max").fill_null(default)).drop("_max")
+        passes = passes.with_columns(_limit=nw.col("_max").fill_null(float(tables.options["long_minutes"])))
     return passes.with_columns(_long=nw.when(nw.col("minutes") > nw.col("_limit")).then(1).otherwise(0))
 
 
-def _limits(tables) -> nw.LazyFrame | None:
-    """rooms.csv's max_minutes by (school, room), or None when no listed room has one (no join needed)."""
+def _limits(tables) -> tuple[nw.LazyFrame | None, float]:
+    """rooms.csv's max_minutes by (school, room) (None when no listed room has one: no join needed), and the
+    lowest limit of any pass."""
+    default = float(tables.options["long_minutes"])
     rooms = _listed(tables.data, "rooms", "room", tables.schools)
     if rooms is None or "max_minutes" not in rooms.collect_schema():
-        return None
+        return None, default
     rooms = rooms.filter(~nw.col("max_minutes").is_null()).select(
         "school", _room=nw.col("room"), _max=nw.col("max_minutes").cast(nw.Float64()))
-    return rooms if len(_collect(rooms.head(1))) else None
+    listed = _collect(rooms.select("_max"))["_max"]
+    return (rooms, min(default, float(listed.min()))) if len(listed) else (None, default)
 
 
 def _lengths(tables) -> dict[str, pd.DataFrame]:
