@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import passkit
-from passkit import charts, dashboard, registry, reports, summary
+from passkit import charts, dashboard, notebook, registry, reports, summary
 from passkit.cli import main
 from passkit.errors import PasskitError
 from passkit.tables import Tables
@@ -111,6 +111,12 @@ def test_an_empty_range(small):
 
 
 # ---- long passes -----------------------------------------------------------------------------------
+
+def test_a_page_shows_start_and_end_times_and_a_blank_end(small):
+    shown = notebook.table_html(notebook.shown_table("long_passes", long_passes(small, MONDAY, MONDAY)))
+    assert "<td>Mon 2026-01-05 11:00</td><td>Mon 2026-01-05 11:45</td>" in shown
+    assert "<td>Mon 2026-01-05 12:00</td><td></td>" in shown, "a pass that never ended"
+
 
 def test_long_passes_by_hand(small):
     table = long_passes(small, MONDAY, MONDAY)
@@ -302,3 +308,21 @@ def test_the_demo_school_shows_something_true(demo_data):
     assert set(periods["period"]) == {"Period 1", "Period 2", "Period 3", "Period 4", "Lunch", "Period 5",
                                       "Period 6", "Period 7"}, "the demo's passes start inside its bells"
     assert periods.groupby("period")["passes_per_day"].mean().idxmax() == "Lunch", "lunch is busiest"
+
+
+@pytest.mark.slow
+def test_the_audit_has_a_page_a_chart_and_figures_for_them(demo_folder, tmp_path):
+    out = tmp_path / "audit"
+    assert main(["audit", "--data", str(demo_folder), "--start", "2026-01-05", "--end", "2026-03-27", "--out",
+                 str(out), "--cache", str(tmp_path / "cache")]) == 0
+    index = (out / "index.html").read_text()
+    ran = {run["name"]: run["status"] for run in json.loads((out / "manifest.json").read_text())["notebooks"]}
+    for name in NEW:
+        entry = registry.get(name)
+        assert f'href="{name}.html"' in index and ran[name] == "ok", name
+        page = (out / f"{name}.html").read_text()
+        assert entry.title in page and entry.columns[-1].label in page and "What to look for" in page
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG" and (out / f"{name}.csv").is_file()
+    for figure in ("Average pass length (minutes)", "Median pass length (minutes)",
+                   "Minutes out of class per student per school day", "Long passes"):
+        assert figure in index
