@@ -79,8 +79,7 @@ WITH_LIMITS = f"""
     FROM in_range i LEFT JOIN chosen_rooms r ON r.school = i.school AND r.room = i.destination"""
 LENGTHS = f"""count(*) AS passes, count(minutes) AS timed_passes, coalesce(sum({MS}), 0) / 60000 AS minutes_total,
               sum({MS}) / count(minutes) / 60000 AS minutes_mean,
-              round_even(quantile_cont({MS}, 0.5), 0) / 60000 AS minutes_median,
-              round_even(quantile_cont({MS}, 0.9), 0) / 60000 AS minutes_p90,
+              quantile_cont({MS}, [0.5, 0.9]) AS quantiles,  -- both from one sort
               count(*) FILTER (minutes > limit_minutes) AS long_passes"""
 TIME_QUERIES = {
     "pass_length": f"""
@@ -91,8 +90,10 @@ TIME_QUERIES = {
             UNION ALL SELECT 2, school, 'destination', destination, 0, {LENGTHS} FROM p GROUP BY school, destination
             UNION ALL SELECT 3, school, 'origin', origin, 0, {LENGTHS} FROM p GROUP BY school, origin
             UNION ALL SELECT 4, school, 'issuer', issuer, 0, {LENGTHS} FROM p GROUP BY school, issuer)
-        SELECT * EXCLUDE (part, rank) FROM grouped
-        ORDER BY part, rank, CASE WHEN part > 1 THEN -passes END, school, key""",
+        SELECT school, "by", key, passes, timed_passes, minutes_total, minutes_mean,
+               round_even(quantiles[1], 0) / 60000 AS minutes_median, round_even(quantiles[2], 0) / 60000 AS minutes_p90,
+               long_passes
+        FROM grouped ORDER BY part, rank, CASE WHEN part > 1 THEN -passes END, school, key""",
     "long_passes": f"""
         SELECT school, pass_id, student_id, student_name, grade, origin, destination, start_time, end_time, minutes,
                limit_minutes, CASE WHEN minutes IS NULL THEN 'never ended'
