@@ -23,15 +23,13 @@ from .tables import collect as _collect, listed as _listed
 
 LONG_MINUTES = Option("long_minutes", 15.0, "minutes after which a pass is long, for destinations without "
                                             "max_minutes in rooms.csv")
-BY = ("grade", "destination", "origin", "issuer")  # pass_length's groupings, after the one `all` row
-PER_SCHOOL = ("destination", "origin", "issuer")  # rooms and staff belong to a school; grades roll up
+PER_SCHOOL = ("destination", "origin", "issuer")  # pass_length's groupings after all and grade: each of one school
 SLOT_MINUTES = 15
 MS = 60_000  # milliseconds in a minute
-MINUTES = "minutes"
 
 
 def minutes_column(name, label):
-    return Column(name, label, MINUTES)
+    return Column(name, label, "minutes")  # written to a tenth
 
 
 @report(
@@ -132,14 +130,7 @@ def passes_by_period(tables) -> pd.DataFrame:
     """Passes per (period, weekday), periods in bell order; a pass belongs to the period it started in (start
     included, end excluded). School days: dates of that weekday in the range with at least one pass."""
     schedule = tables.data.bells
-    minutes = tables.once(_minute_counts)
-    codes = schedule.labels(minutes["school"].to_numpy(), minutes["_weekday"].to_numpy(),
-                            minutes["_minute"].to_numpy())
-    counts = (minutes.assign(_code=codes).groupby(["school", "_code", "_weekday"], sort=True)[["passes", "timed", "ms"]]
-              .sum().reset_index())
-    days = tables.once(_school_days)
-    per_weekday = days.groupby(["school", "_weekday"]).size().rename("school_days").reset_index()
-    table = counts.merge(per_weekday, on=["school", "_weekday"], how="left")
+    table = _period_counts(tables, schedule)
     timed, ms = table["timed"].astype("int64").to_numpy(), table["ms"].astype("float64").to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(timed > 0, ms / timed / MS, np.nan)
@@ -248,6 +239,17 @@ def _school_days(tables) -> pd.DataFrame:
 
 
 # ---- finishing touches ------------------------------------------------------------------------------
+
+def _period_counts(tables, schedule) -> pd.DataFrame:
+    """passes, timed, ms and school_days per (school, period code, weekday), in that order."""
+    minutes = tables.once(_minute_counts)
+    codes = schedule.labels(minutes["school"].to_numpy(), minutes["_weekday"].to_numpy(),
+                            minutes["_minute"].to_numpy())
+    counts = minutes.assign(_code=codes).groupby(["school", "_code", "_weekday"], sort=True)[
+        ["passes", "timed", "ms"]].sum().reset_index()
+    days = tables.once(_school_days).groupby(["school", "_weekday"]).size().rename("school_days").reset_index()
+    return counts.merge(days, on=["school", "_weekday"], how="left")
+
 
 def _histogram_lengths(histogram: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """pass_length's all and grade figures from passes counted by (grade, _ms): quantiles as DuckDB's
