@@ -175,8 +175,13 @@ def labels() -> dict[str, str]:
 
 
 def missing_columns(data) -> frozenset:
-    """The pass columns the exports behind `data` lacked (none known for a bare frame)."""
-    return frozenset(getattr(data, "columns_missing", None) or ())
+    """The pass columns the exports behind `data` lacked; for a bare frame, the cache's columns it does not have."""
+    if hasattr(data, "passes"):  # a PassData (its cache has every column) or Spark frames of one
+        return frozenset(getattr(data, "columns_missing", None) or ())
+    from .schema import CACHE_COLUMNS
+    from .tables import passes_frame
+
+    return frozenset(CACHE_COLUMNS) - set(passes_frame(data).collect_schema().names())
 
 
 def unavailable(data, entries=None) -> dict[str, str]:

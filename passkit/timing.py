@@ -94,7 +94,7 @@ def long_passes(tables) -> pd.DataFrame:
     description="Passes started in each 15-minute slot of each weekday: when students leave class.",
     columns=[Column("weekday", "Weekday", "text"), Column("slot", "Time slot", "text"),
              Column("passes", "Passes", "int")],
-    chart="time_of_day",
+    chart="time_of_day", needs=("start_time",),
     guidance="""\
 - **Dark bands** are the times students leave most. Right after the start of a period and just before lunch are common;
   a band at the same time every day points to a schedule habit, one on a single day to that day's events.
@@ -118,7 +118,7 @@ def time_of_day(tables) -> pd.DataFrame:
     columns=[Column("period", "Period", "text"), Column("weekday", "Weekday", "text"), Column("passes", "Passes", "int"),
              Column("school_days", "School days", "int"), Column("passes_per_day", "Passes per day", "float"),
              minutes_column("minutes_mean", "Average minutes")],
-    chart="passes_by_period", needs=("bells.csv",),
+    chart="passes_by_period", needs=("bells.csv", "start_time"),
     guidance="""\
 - **Passes per day** compares periods and weekdays fairly: a range may hold fewer Mondays (holidays) than Tuesdays, and
   `School days` says how many of each had passes.

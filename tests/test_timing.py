@@ -326,3 +326,13 @@ def test_the_audit_has_a_page_a_chart_and_figures_for_them(demo_folder, tmp_path
     for figure in ("Average pass length (minutes)", "Median pass length (minutes)",
                    "Minutes out of class per student per school day", "Long passes"):
         assert figure in index
+
+
+def test_a_bare_frame_without_end_times_gets_the_reports_it_can(small):
+    frame = small.passes.collect("pandas").to_native().drop(columns=["end_time"])
+    tables = Tables(frame, MONDAY, MONDAY)
+    assert tables.unavailable == {"pass_length": "the export has no end time column",
+                                  "long_passes": "the export has no end time column",
+                                  "passes_by_period": "the data folder has no bells.csv"}
+    assert time_of_day(frame, MONDAY, MONDAY)["passes"].sum() == 6
+    assert "Long passes" not in dict(summary.headline(tables).itertuples(index=False))
