@@ -58,13 +58,10 @@ class Schedule:
 
     def labels(self, schools, weekdays, minutes) -> np.ndarray:
         """The period (as an index into `order`) of each start: school, ISO weekday, minute of the day."""
-        schools, weekdays, minutes = (np.asarray(values) for values in (schools, weekdays, minutes))
-        codes = np.zeros(len(minutes), np.int64)
-        for school in np.unique(schools) if len(schools) else ():
-            for weekday in np.unique(weekdays[schools == school]):
-                rows = (schools == school) & (weekdays == weekday)
-                codes[rows] = self._day(school, int(weekday))[minutes[rows].astype(np.int64)]
-        return codes
+        school_codes, names = pd.factorize(np.asarray(schools, dtype=object))
+        days, which = np.unique(school_codes * 8 + np.asarray(weekdays, np.int64), return_inverse=True)
+        table = np.array([self._day(names[day // 8], int(day % 8)) for day in days], np.int64).reshape(-1, 24 * 60)
+        return table[which, np.asarray(minutes, np.int64)] if len(days) else np.zeros(0, np.int64)
 
     def _day(self, school: str, weekday: int) -> np.ndarray:
         """The period code of each of the day's 1,440 minutes."""
