@@ -174,7 +174,9 @@ def _long_rows(tables) -> pd.DataFrame:
                "start_time", "end_time", "minutes", "_limit", "_long"]
     ordered = chosen.select(*columns).sort("minutes", "start_time", "school", "pass_id",
                                            descending=[True, False, False, False], nulls_last=True)
-    return _collect(ordered).reset_index(drop=True)  # a pandas frame keeps its own index through the sort
+    # Through Arrow: its text becomes pandas' text without a Python object per value (many rows in a district).
+    # A pandas frame keeps its own index through the sort.
+    return ordered.collect(backend="pyarrow").to_native().to_pandas().reset_index(drop=True)
 
 
 def _with_limits(tables, passes) -> nw.LazyFrame:
