@@ -282,7 +282,7 @@ def input_fingerprints(params) -> list[dict]:
     from . import data as data_module
 
     files = data_module.find_files(params.data)
-    inputs = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff", "exempt") if r in files)]
+    inputs = [*files["passes"], *(files[r] for r in (*data_module.SIDE_ROLES, "exempt") if r in files)]
     if params.columns:
         inputs.append(Path(params.columns))
     return [fingerprint(path) for path in inputs]

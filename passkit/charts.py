@@ -113,11 +113,127 @@ def frequent_flyers(table: pd.DataFrame) -> alt.Chart:
     ).properties(width=WIDTH - 200, height=20 * max(len(table), 1))
 
 
-def chart(name: str, table: pd.DataFrame):
-    """The chart of report `name` (as the registry declares it)."""
-    from . import registry
+def pass_length(table: pd.DataFrame, top: int = 15) -> alt.LayerChart:
+    """Median and 90th percentile minutes of the destinations with the most timed passes, a dot each, joined."""
+    rows = table[(table["by"] == "destination") & (table["timed_passes"] > 0)]
+    rows = rows.nlargest(top, "timed_passes", keep="first").sort_values("minutes_median", ascending=False,
+                                                                         kind="stable")
+    shown = rows.assign(place=_place(rows, "key"))
+    order = shown["place"].tolist()
+    both = shown.melt(id_vars=["place", "passes", "timed_passes"], value_vars=["minutes_median", "minutes_p90"],
+                      var_name="measure", value_name="minutes").replace(
+        {"measure": {"minutes_median": "Median", "minutes_p90": "90th percentile"}})
+    spread = alt.Chart(alt.Data(values=_records(shown))).mark_rule(color="#b8c0c8", strokeWidth=3).encode(
+        x=alt.X("minutes_median:Q"), x2="minutes_p90:Q", y=alt.Y("place:N", sort=order))
+    dots = alt.Chart(alt.Data(values=_records(both))).mark_circle(size=90, opacity=1).encode(
+        x=alt.X("minutes:Q", title="Minutes"),
+        y=alt.Y("place:N", title=None, sort=order),
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=["Median", "90th percentile"],
+                                                                 range=["#4c78a8", "#d62728"])),
+        tooltip=[alt.Tooltip("place:N", title="Destination"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("minutes:Q", title="Minutes", format=",.1f"),
+                 alt.Tooltip("timed_passes:Q", title="Timed passes", format=",")])
+    return alt.layer(spread, dots, title="How long passes last, by destination").properties(
+        width=WIDTH - 200, height=22 * max(len(shown), 1))
 
-    return registry.get(name).draw(table)
+
+def long_passes(table: pd.DataFrame, top: int = 15) -> alt.Chart:
+    """Long and never-ended passes of the destinations with the most of them."""
+    kinds = table.assign(kind=table["reason"].where(table["reason"] == "never ended", "over the limit"),
+                         place=_place(table, "destination"))
+    counts = kinds.groupby(["place", "kind"], sort=False).size().rename("passes").reset_index()
+    order = counts.groupby("place", sort=False)["passes"].sum().sort_values(ascending=False, kind="stable")
+    counts = counts[counts["place"].isin(order.index[:top])]
+    return alt.Chart(alt.Data(values=_records(counts)), title="Long passes by destination").mark_bar().encode(
+        x=alt.X("passes:Q", title="Passes", stack="zero", axis=COUNT_AXIS),
+        y=alt.Y("place:N", title=None, sort=order.index[:top].tolist()),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["over the limit", "never ended"],
+                                                              range=["#f58518", "#7f8c9d"])),
+        tooltip=[alt.Tooltip("place:N", title="Destination"), alt.Tooltip("kind:N", title="Why listed"),
+                 alt.Tooltip("passes:Q", title="Passes", format=",")],
+    ).properties(width=WIDTH - 200, height=22 * max(min(len(order), top), 1))
+
+
+def time_of_day(table: pd.DataFrame) -> alt.Chart:
+    """A weekday x 15-minute-slot heatmap of passes."""
+    days = [day for day in WEEKDAYS if day in set(table["weekday"])]
+    return alt.Chart(alt.Data(values=_records(table)), title="When passes start").mark_rect().encode(
+        x=alt.X("slot:O", title="Time of day (15-minute slots)", sort=sorted(set(table["slot"])),
+                axis=alt.Axis(labelAngle=-90)),
+        y=alt.Y("weekday:O", title=None, sort=days),
+        color=alt.Color("passes:Q", title="Passes", scale=alt.Scale(scheme="blues")),
+        tooltip=[alt.Tooltip("weekday:N", title="Weekday"), alt.Tooltip("slot:N", title="Slot starting"),
+                 alt.Tooltip("passes:Q", title="Passes", format=",")],
+    ).properties(width=WIDTH, height=30 * max(len(days), 1))
+
+
+def passes_by_period(table: pd.DataFrame) -> alt.Chart:
+    """A period x weekday heatmap of passes per school day, periods in bell order.
+
+    A district's schools are added up: passes per school per day.
+    """
+    if "school" in table:
+        table = table.groupby(["period", "weekday"], sort=False)[["passes", "school_days"]].sum().reset_index()
+        table = table.assign(passes_per_day=table["passes"] / table["school_days"])
+    periods = list(dict.fromkeys(table["period"]))  # the table lists them in bell order
+    days = [day for day in WEEKDAYS if day in set(table["weekday"])]
+    tooltip = [alt.Tooltip("period:N", title="Period"), alt.Tooltip("weekday:N", title="Weekday"),
+               alt.Tooltip("passes:Q", title="Passes", format=","),
+               alt.Tooltip("school_days:Q", title="School days", format=","),
+               alt.Tooltip("passes_per_day:Q", title="Passes per day", format=",.1f")]
+    if "minutes_mean" in table:
+        tooltip.append(alt.Tooltip("minutes_mean:Q", title="Average minutes", format=",.1f"))
+    return alt.Chart(alt.Data(values=_records(table)), title="Passes per day in each period").mark_rect().encode(
+        x=alt.X("weekday:O", title=None, sort=days, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y("period:O", title=None, sort=periods),
+        color=alt.Color("passes_per_day:Q", title="Passes per day", scale=alt.Scale(scheme="blues")),
+        tooltip=tooltip,
+    ).properties(width=90 * max(len(days), 1), height=26 * max(len(periods), 1))
+
+
+def chart(what, table: pd.DataFrame | None = None, **encoding):
+    """The chart of report `what` (a name, as the registry declares it): `chart("daily_passes", table)`.
+
+    Given a table instead, any table drawn in passkit's style (see `plot`):
+    `chart(table, x="weekday", y="passes", color="grade")`.
+    """
+    if isinstance(what, str):
+        from . import registry
+
+        return registry.get(what).draw(table)
+    return plot(what, **encoding)
+
+
+def plot(table: pd.DataFrame, *, x: str, y: str, color: str | None = None, mark: str | None = None,
+         title: str | None = None) -> alt.Chart:
+    """Any table as a chart in passkit's style: the reports' sizes, labels, number formats and orders.
+
+    The mark follows the columns unless given (`bar`, `line`, `point`, `rect`): dates on x draw lines, a
+    category against a number bars, two categories with a number `color` a heatmap, two numbers dots.
+    Grades sort PK, K, 1..12, weekdays Monday first; column labels come from the reports' declarations.
+    """
+    from . import registry
+    from .errors import PasskitError
+
+    used = [column for column in dict.fromkeys((x, y, color)) if column]
+    missing = [column for column in used if column not in table]
+    if missing:
+        raise PasskitError(f"the table has no column '{missing[0]}' (columns: {', '.join(map(str, table.columns))})")
+    labels = registry.labels()
+    kinds = {column: _kind(table[column]) for column in used}
+    mark = mark or _mark(kinds[x], kinds[y], kinds.get(color))
+    channels = {"x": alt.X, "y": alt.Y, "color": alt.Color}
+    encoding = {channel: channels[channel](**_field(table, column, kinds[column], labels, channel, mark))
+                for channel, column in (("x", x), ("y", y), ("color", color)) if column}
+    tooltip = [alt.Tooltip(f"{column}:{kinds[column]}", title=labels.get(column, column),
+                           **({"format": _format(table[column])} if kinds[column] == "Q" else {})) for column in used]
+    marks = {"bar": "mark_bar", "line": "mark_line", "point": "mark_circle", "rect": "mark_rect"}
+    if mark not in marks:
+        raise PasskitError(f"unknown mark '{mark}' (marks: {', '.join(marks)})")
+    drawn = alt.Chart(alt.Data(values=_records(_label_grades(table[used]))),
+                      title=title or f"{labels.get(y, y)} by {labels.get(x, x)}")
+    drawn = getattr(drawn, marks[mark])(**({"point": True} if mark == "line" else {}))
+    return drawn.encode(**encoding, tooltip=tooltip).properties(width=WIDTH, height=HEIGHT)
 
 
 def spec(name: str, table: pd.DataFrame) -> dict:
@@ -251,6 +367,61 @@ def mimebundle(spec: dict, *, png: bytes | None = None, with_bundle: bool = Fals
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _place(table: pd.DataFrame, column: str) -> pd.Series:
+    """A room's name, with its school in a district ('Nurse · Lincoln High')."""
+    if "school" in table and len(table) and (table["school"] != "").any():
+        return table[column].astype(str) + " · " + table["school"].astype(str)
+    return table[column].astype(str)
+
+
+def _kind(values: pd.Series) -> str:
+    """The Vega-Lite type of a column: T dates, Q numbers, O ordered text (grades, weekdays, times), N text."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "T"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "Q"
+    if values.name in ("grade", "weekday", "slot"):
+        return "O"
+    return "N"
+
+
+def _mark(x: str, y: str, color: str | None) -> str:
+    if x == "T":
+        return "line"
+    if x in "NO" and y in "NO":
+        return "rect"
+    return "point" if x == y == "Q" else "bar"
+
+
+def _field(table, column, kind, labels, channel, mark) -> dict:
+    if channel == "color" and kind == "O":
+        kind = "N"  # grades or weekdays in colour: one hue each, as the reports draw grades
+    spec = {"field": column, "type": {"T": "temporal", "Q": "quantitative", "O": "ordinal", "N": "nominal"}[kind],
+            "title": labels.get(column, column)}
+    if column == "grade":
+        spec["sort"] = _grade_order(table)
+    elif column == "weekday":
+        spec["sort"] = [day for day in WEEKDAYS if day in set(table[column])]
+    elif kind == "O":
+        spec["sort"] = "ascending"  # 'HH:MM' slots and the like
+    if kind == "Q" and pd.api.types.is_integer_dtype(table[column]) and channel != "color":
+        spec["axis"] = COUNT_AXIS
+    if kind == "T":
+        spec["axis"] = alt.Axis(format="%b %d")
+    if channel == "color" and kind == "Q":
+        spec["scale"] = alt.Scale(scheme="blues")
+    if channel == "x" and kind in "NO" and mark == "bar":  # level labels when they fit side by side (~7 px a letter)
+        names = table[column].astype(str)
+        spec["axis"] = alt.Axis(labelAngle=0 if names.nunique() * (names.str.len().max() + 2) * 7 <= WIDTH else -45)
+    return spec
+
+
+def _format(values: pd.Series) -> str:
+    return ",d" if pd.api.types.is_integer_dtype(values) else ",.1f"
 
 def _label_grades(table: pd.DataFrame) -> pd.DataFrame:
     """With no grade data at all, the one Unknown grade reads 'All students'."""

@@ -60,7 +60,7 @@ def add_settings(parser, *, need_range=True):
                              "in it are relative to its own folder")
     parser.add_argument("--data", metavar="DIR", type=Path,
                         help="folder of pass exports (any .csv/.xlsx; see passkit check) and optional rooms.csv, "
-                             "roster.csv or users.csv, staff.csv, exempt.csv")
+                             "roster.csv or users.csv, staff.csv, bells.csv, exempt.csv")
     parser.add_argument("--timezone", help="the school's IANA time zone (default: America/Chicago)")
     if need_range:
         parser.add_argument("--start", help="first day, YYYY-MM-DD")
@@ -205,7 +205,7 @@ def _demo_command(commands):
     parser = commands.add_parser(
         "demo-data", help="generate a realistic demo school (or district) of exports",
         description="Write a seeded, realistic school year of hall-pass exports (passes, rooms, roster, staff) "
-                    "to OUT_DIR, including a few deliberately bad rows.")
+                    "and a bell schedule to OUT_DIR, including a few deliberately bad rows.")
     parser.add_argument("out", metavar="OUT_DIR", type=Path)
     parser.add_argument("--schools", type=int, default=1, help="number of schools (default: %(default)s)")
     parser.add_argument("--students", type=int, default=1500, help="students per school (default: %(default)s)")

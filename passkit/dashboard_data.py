@@ -253,9 +253,9 @@ def view_words(columns: list, view: dict | None) -> str:
 def tiles(tables) -> list[dict]:
     """The figures at the top of the page: {key, label, value (as shown), number, detail, change}.
 
-    Passes, passes per school day and students come from the audit summary's headline (so they equal
-    `passkit report`'s audit_summary.csv); pass lengths from `summary.pass_lengths`, only when the
-    exports have end times. `change` is for the prior-period comparison (None until it exists).
+    Every figure comes from the audit summary's headline, so it equals `passkit report`'s
+    audit_summary.csv; the pass lengths (passkit.timing's definitions) only when the exports have end
+    times. `change` is for the prior-period comparison (None until it exists).
     """
     figures = dict(summary.headline(tables).itertuples(index=False))
     days, outliers = int(figures["Days with passes"]), int(figures["Students marked as outliers"])
@@ -264,15 +264,14 @@ def tiles(tables) -> list[dict]:
                    "the average over days with passes"),
              _tile("students", "Students with a pass", figures["Students with a pass"],
                    f"{outliers:,} outlier{'s' * (outliers != 1)} in their grade")]
-    if has_end_times(tables.data):  # no end times, no lengths: no tiles for them
-        lengths = tables.once(summary.pass_lengths)
-        ended, average = lengths["ended"], lengths["average_minutes"]
-        found.append(_tile("average_length", "Average pass length", average,
-                           f"over {ended:,} passes that ended" if ended else "no pass in this range ended",
+    if has_end_times(tables.data) and "Long passes" in figures:  # no end times, no lengths: no tiles for them
+        timed = int(tables.get("pass_length").iloc[0]["timed_passes"])
+        found.append(_tile("average_length", "Average pass length", figures.get("Average pass length (minutes)"),
+                           f"over {timed:,} passes that ended" if timed else "no pass in this range ended",
                            unit=" min"))
-        share = f" ({summary.tenth(lengths['long'] * 100, ended):g}% of ended)" if ended else ""
-        found.append(_tile("long", "Long passes", lengths["long"],
-                           f"longer than {lengths['long_minutes']:g} minutes{share}"))
+        share = f" ({summary.tenth(figures['Long passes'] * 100, timed):g}% of ended)" if timed else ""
+        found.append(_tile("long", "Long passes", figures["Long passes"],
+                           f"over their destination's limit{share}"))
     return found
 
 

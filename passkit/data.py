@@ -21,7 +21,7 @@ from .errors import PasskitError
 from .schema import EXPORT_SUFFIXES, PASSKIT_OUTPUTS, READ_SIDE_FILES, SIDE_FILES, WORKBOOK
 
 CACHE_FORMAT = 4  # bump when the cache's columns or rules change
-SIDE_ROLES = READ_SIDE_FILES  # rooms, roster, users, staff
+SIDE_ROLES = READ_SIDE_FILES  # rooms, roster, users, staff, bells
 PARSE_ATTEMPTS = 2  # an export that changes while it is parsed is parsed again, once
 
 
@@ -56,6 +56,19 @@ class PassData:
     @cached_property
     def staff(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("staff"))
+
+    @cached_property
+    def bells(self):
+        """The bell schedule from bells.csv (a `passkit.bells.Schedule`), or None when the folder has none."""
+        from .bells import from_cache
+
+        return from_cache(self.cache)
+
+    def using(self, passes) -> "PassData":
+        """This data with other passes, e.g. your own filtering of `data.passes`: see `tables.with_passes`."""
+        from .tables import with_passes
+
+        return with_passes(self, passes)
 
     @property
     def columns_missing(self) -> frozenset:
@@ -243,7 +256,7 @@ def _as_date(value):
 
 def find_files(data_dir: Path) -> dict:
     """The exports passkit reads in a data folder, by role: every .csv/.xlsx that is not a side file
-    (rooms, roster, users, staff; bells, exempt, keep_apart are reserved) or one of passkit's own
+    (rooms, roster, users, staff, bells, exempt; keep_apart is reserved) or one of passkit's own
     outputs is a passes export. Which layout it is comes from its header, never its name."""
     files = {"root": data_dir, "passes": [], "ignored": []}
     listing = sorted((p for p in data_dir.iterdir() if p.is_file()), key=lambda p: (p.stem.lower(), p.suffix.lower()))

@@ -31,6 +31,13 @@ BELL_SCHEDULE = (
     ("Period 4", "10:30", "11:20"), ("Lunch", "11:25", "12:15"), ("Period 5", "12:20", "13:10"),
     ("Period 6", "13:15", "14:05"), ("Period 7", "14:10", "15:00"),
 )
+# Wednesdays start late (staff meetings): the same blocks, 40-minute classes, from 08:55.
+LATE_START = (
+    ("Period 1", "08:55", "09:35"), ("Period 2", "09:40", "10:20"), ("Period 3", "10:25", "11:05"),
+    ("Period 4", "11:10", "11:50"), ("Lunch", "11:55", "12:45"), ("Period 5", "12:50", "13:30"),
+    ("Period 6", "13:35", "14:15"), ("Period 7", "14:20", "15:00"),
+)
+LATE_START_DAY = 2  # Wednesday (Monday is 0)
 LUNCH = 4  # index of the lunch block; students are in the cafeteria, not a classroom
 QUIET_MINUTES = 10  # teachers rarely let anyone out in a period's first and last 10 minutes
 BLOCK_WEIGHT = np.array([0.85, 1.0, 1.0, 1.05, 1.4, 1.1, 1.0, 0.95])  # lunch is busiest
@@ -74,6 +81,8 @@ UNUSED_ROOMS = ("Room 299 (storage)", "Portable 1", "Boiler Room")  # in rooms.c
 FOLDERS = {"Library": "Common areas", "Gym": "Common areas", "Cafeteria": "Common areas", "Nurse": "Health",
            "Main Office": "Offices", "Counselor": "Offices", "Water Fountain": "Hallway", "Locker": "Hallway"}
 MAX_PASSES_TO = {"Nurse": 4, "Counselor": 2, "Main Office": 5}  # restrooms get 3, others blank
+# Long-pass limits of the rooms where visits take longer; the others use --long-minutes (15).
+MAX_MINUTES = {"Nurse": 40, "Counselor": 45, "Library": 40, "Main Office": 30}
 
 # --- Staff ------------------------------------------------------------------------------------------
 
@@ -167,6 +176,8 @@ def generate(out_dir, *, schools: int = 1, students_per_school: int = 1500, seed
     for key, parts in side.items():
         _write_csv(pa.concat_tables(parts), out / f"{key}.csv")
         files.append(f"{key}.csv")
+    _write_bells(out / "bells.csv")  # one schedule, no school column: every school of a district keeps it
+    files.append("bells.csv")
     students = sum(table.num_rows for table in side["roster"])
     return {"schools": schools, "passes_rows": rows, "students": students, "files": files}
 
@@ -287,12 +298,15 @@ def _passes(rng, students, staff, rooms, days) -> dict:
 
     block = rng.choice(len(BELL_SCHEDULE), n, p=BLOCK_WEIGHT / BLOCK_WEIGHT.sum())
     lunch = block == LUNCH
-    block_start = np.array([_minutes(start) for _, start, _ in BELL_SCHEDULE]) * 60
+    # [schedule, block] bells in minutes: row 0 the usual day, row 1 the late start
+    begins, ends = (np.array([[_minutes(bell[column]) for bell in schedule]
+                              for schedule in (BELL_SCHEDULE, LATE_START)]) for column in (1, 2))
+    late = np.array([d.weekday() == LATE_START_DAY for d in days], dtype=np.int64)[day]
     # Beta(2.5, 2.5) piles passes up mid-period and keeps them out of the quiet first/last minutes.
-    usable = (50 - 2 * QUIET_MINUTES) * 60
+    usable = (ends[late, block] - begins[late, block] - 2 * QUIET_MINUTES) * 60
     offset = QUIET_MINUTES * 60 + (rng.beta(2.5, 2.5, n) * usable).astype(np.int64)
     day_seconds = np.array(days, dtype="datetime64[D]").astype("datetime64[s]").astype(np.int64)
-    start = day_seconds[day] + block_start[block] + offset
+    start = day_seconds[day] + begins[late, block] * 60 + offset
 
     period = block - (block > LUNCH)  # class period 0..6 (the lunch block's value is unused)
     origin = np.where(lunch, CAFETERIA, students["schedule"][student, period])
@@ -402,6 +416,7 @@ def _pass_table(rng, passes, students, staff, rooms, tz):
 
 def _rooms_table(rooms) -> pa.Table:
     folders, max_from, max_to = [], [], []
+    max_minutes = pa.array([MAX_MINUTES.get(room) for room in rooms], pa.int64())
     for room in rooms:
         if room in CLASSROOMS:
             folders.append(f"Classrooms - {WINGS[room[5]]} wing")
@@ -411,7 +426,7 @@ def _rooms_table(rooms) -> pa.Table:
             max_from.append(None)
         max_to.append(3 if "Restroom" in room else MAX_PASSES_TO.get(room))
     return pa.table({"room": rooms, "folder": folders, "max_passes_from": pa.array(max_from, pa.int64()),
-                     "max_passes_to": pa.array(max_to, pa.int64())})
+                     "max_passes_to": pa.array(max_to, pa.int64()), "max_minutes": max_minutes})
 
 
 def _roster_table(rng, students) -> pa.Table:
@@ -444,8 +459,9 @@ def _generate_smartpass(out, students_per_school, seed, year_start, year_end, ti
     _write_csv(passes, out / SMARTPASS_FILE)
     for key in ("rooms", "roster"):
         _write_csv(tables[key], out / f"{key}.csv")
+    _write_bells(out / "bells.csv")  # the school's own settings, whatever its pass system
     return {"schools": 1, "passes_rows": passes.num_rows, "students": tables["roster"].num_rows,
-            "files": [SMARTPASS_FILE, "rooms.csv", "roster.csv"]}
+            "files": [SMARTPASS_FILE, "rooms.csv", "roster.csv", "bells.csv"]}
 
 
 def smartpass_table(passes: pa.Table, tz) -> pa.Table:
@@ -532,6 +548,16 @@ def _with_school(table, name) -> pa.Table:
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def _write_bells(path) -> None:
+    """bells.csv: the usual day on Mon, Tue, Thu and Fri, the late start on Wednesdays."""
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri")
+    usual = ",".join(day for number, day in enumerate(days) if number != LATE_START_DAY)
+    rows = [(period, start, end, f'"{usual}"') for period, start, end in BELL_SCHEDULE]
+    rows += [(period, start, end, days[LATE_START_DAY]) for period, start, end in LATE_START]
+    lines = [("period", "start", "end", "days"), *rows]
+    path.write_text("".join(",".join(row) + "\n" for row in lines), encoding="utf-8", newline="")
 
 
 def _write_csv(table, path) -> None:

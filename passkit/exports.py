@@ -204,7 +204,7 @@ def _write_any(sheet, row, col, value):
 
 
 def _width(column: Column, values: pd.Series) -> float:
-    shown = [column.label, *values.head(500).astype(str)]
+    shown = [column.label, *values.head(500).astype(str).fillna("")]  # a blank time (NaT) reads as NaN
     return min(max(max(map(len, shown)) + 2, 8), 50)
 
 

@@ -21,12 +21,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import grades
+from . import bells, grades
 from .columns import has_year
 from .errors import PasskitError
 from .readers import LINE, MALFORMED, TOO_LONG, read_passes, read_table
-from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PASS_TYPES, ROOMS, ROSTER, STAFF,
-                     TRUE_WORDS)
+from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PASS_TYPES, READ_SIDE_FILES, ROOMS,
+                     ROSTER, STAFF, TRUE_WORDS)
 
 FILE = "_file"
 LINE_BITS = (1 << 40) - 1  # a row_key holds the file's index above its line number
@@ -72,9 +72,10 @@ class FilesChanged(Exception):
 
 def build(files: dict, timezone: str, column_map, out: Path, progress=None, replace=False, *, year_start=None,
           drop_identical=False, year_out=None, expected=None) -> dict:
-    """Write passes/students/rejected/rooms/staff Parquet files and summary.json into `out`; return the summary.
+    """Write passes/students/rejected/rooms/staff (and bells) Parquet files and summary.json into `out`; return
+    the summary.
 
-    `files` maps a role ('passes', 'roster', 'users', 'rooms', 'staff') to paths; names in the
+    `files` maps a role ('passes', 'roster', 'users', 'rooms', 'staff', 'bells') to paths; names in the
     summary and in rejected rows are relative to the data folder, given as files['root'].
     `column_map` is a column map (`passkit.columns.Layout`) replacing layout detection, or None.
     Times without a year take it from the school year starting on `year_start` (a date), else from
@@ -89,6 +90,8 @@ def build(files: dict, timezone: str, column_map, out: Path, progress=None, repl
         _set_timezone(con, timezone)
         con.execute("SET enable_progress_bar = false")  # passkit.load shows its own
         _create_macros(con)
+        # checked before the long part: a malformed bells.csv stops the load at once
+        schedule = bells.read(files["bells"], column_map.rename if column_map else {}) if files.get("bells") else None
         con.register("roster", _read_roster(files, column_map))
         _register_clock_changes(con)
         read = _read_passes(con, files["passes"], root, column_map, timezone, year_start, progress)
@@ -99,6 +102,7 @@ def build(files: dict, timezone: str, column_map, out: Path, progress=None, repl
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
         _with_dedicated_kiosks(con, _side_table(con, files.get("staff"), STAFF, column_map)).write_parquet(
             str(tmp / "staff.parquet"))
+        bells.write_cache(schedule, tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if expected is not None:
             _check_unchanged(files, expected)
@@ -597,7 +601,7 @@ def _summary(con, out, read, identical, drop_identical, timezone, year_start):
 def _other_files(files) -> list:
     """[file, what passkit does with it] for the data folder's files that are not passes."""
     read = [[str(Path(files[role]).relative_to(files["root"])), f"read as {role}"]
-            for role in ("rooms", "roster", "users", "staff") if files.get(role)]
+            for role in READ_SIDE_FILES if files.get(role)]
     if files.get("roster") and files.get("users"):
         read = [entry if entry[1] != "read as users" else [entry[0], "not read: roster.csv gives the grades"]
                 for entry in read]
@@ -638,6 +642,7 @@ def _side_table(con, path, spec, column_map):
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     con.register("side", table.select([*names, LINE]))
     casts = {name: f"TRY_CAST({name} AS INTEGER)" for name in ("max_passes_from", "max_passes_to")}
+    casts["max_minutes"] = "TRY_CAST(max_minutes AS DOUBLE)"
     select = ", ".join(casts.get(n, n) + f" AS {n}" if n != "school" else "coalesce(side.school, s.school) AS school"
                        for n in names)
     key = ", ".join(("school", required[0]))

@@ -164,7 +164,10 @@ class Shown:
 
 
 def has_passes(table: pd.DataFrame) -> bool:
-    return any(column in table and table[column].sum() > 0 for column in PASS_COLUMNS)
+    counts = [column for column in PASS_COLUMNS if column in table]
+    if not counts:  # a list of passes (Long Passes): a row is a pass
+        return len(table) > 0
+    return any(table[column].sum() > 0 for column in counts)
 
 
 # ---- tables as an admin reads them ----------------------------------------------------------------
@@ -214,8 +217,9 @@ def _formatted(table: pd.DataFrame) -> pd.DataFrame:
         values = shown[column]
         if pd.api.types.is_bool_dtype(values):
             shown[column] = values.map({True: "yes", False: ""})
-        elif pd.api.types.is_datetime64_any_dtype(values):
-            shown[column] = values.dt.strftime(DATE_FORMAT)
+        elif pd.api.types.is_datetime64_any_dtype(values):  # dates, or times of day (Long Passes); blank if none
+            at_midnight = (values.dropna() == values.dropna().dt.normalize()).all()
+            shown[column] = values.dt.strftime(DATE_FORMAT if at_midnight else f"{DATE_FORMAT} %H:%M").fillna("")
         elif pd.api.types.is_integer_dtype(values):
             shown[column] = values.map("{:,}".format)
         elif pd.api.types.is_float_dtype(values):

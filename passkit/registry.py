@@ -22,7 +22,7 @@ from typing import Callable
 # What a report can appear in. "page" is an audit page (a notebook run by papermill; its chart as PNG).
 OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
 KINDS = ("int", "float", "minutes", "text", "date", "datetime", "bool", "mixed")
-BUILTIN_MODULES = ("passkit.summary", "passkit.reports")  # in page order
+BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing")  # in page order
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Report:
     chart: Callable | str | None = None  # table -> Altair chart, or the name of a function in passkit.charts
     outputs: frozenset = OUTPUTS
     kind: str = "graph"  # how the dashboard shows it: "graph" (its chart) or "table" (a sortable table)
-    needs: tuple[str, ...] = ()  # pass columns the report cannot do without (an export may lack them)
+    needs: tuple[str, ...] = ()  # pass columns (an export may lack them) or side files ("bells.csv") it needs
     options: tuple[Option, ...] = ()
     spark: bool = True  # whether it runs on the Spark engine (else refused there with a one-line message)
     singles_out: bool = False  # lists individual students as findings (top lists, long passes): never exempt ones
@@ -118,11 +118,21 @@ def report(*, title, description, columns, name=None, **details):
 
 
 def register(entry: Report) -> Report:
-    """Add a report (replacing one of the same name), after the ones already registered."""
+    """Add a report (replacing one of the same name). Page order: the built-in modules' reports in
+    BUILTIN_MODULES order, each module's in the order it declares them, then any other in the order
+    registered (modules may import one another, so the order of imports cannot decide)."""
     load_builtins()
     _REPORTS.pop(entry.name, None)
     _REPORTS[entry.name] = entry
+    ordered = sorted(_REPORTS.items(), key=lambda item: (_rank(item[1]), list(_REPORTS).index(item[0])))
+    _REPORTS.clear()
+    _REPORTS.update(ordered)
     return entry
+
+
+def _rank(entry: Report) -> int:
+    module = getattr(entry.compute, "__module__", "")
+    return BUILTIN_MODULES.index(module) if module in BUILTIN_MODULES else len(BUILTIN_MODULES)
 
 
 def unregister(name: str):
@@ -182,17 +192,27 @@ def labels() -> dict[str, str]:
 
 
 def missing_columns(data) -> frozenset:
-    """The pass columns the exports behind `data` lacked (none known for a bare frame)."""
-    return frozenset(getattr(data, "columns_missing", None) or ())
+    """The pass columns the exports behind `data` lacked; for a bare frame, the cache's columns it does not have."""
+    if hasattr(data, "passes"):  # a PassData (its cache has every column) or Spark frames of one
+        return frozenset(getattr(data, "columns_missing", None) or ())
+    from .schema import CACHE_COLUMNS
+    from .tables import passes_frame
+
+    return frozenset(CACHE_COLUMNS) - set(passes_frame(data).collect_schema().names())
 
 
 def unavailable(data, entries=None) -> dict[str, str]:
-    """{report name: why it cannot be made} for the reports needing columns the exports lack."""
+    """{report name: why it cannot be made} for the reports needing columns the exports lack, or a side file
+    (a need such as "bells.csv": `data.bells` is None) the data folder lacks."""
     missing = missing_columns(data)
     reasons = {}
     for entry in entries or all_reports():
+        absent = [need for need in entry.needs if need.endswith(".csv")
+                  and getattr(data, need.removesuffix(".csv"), None) is None]
         lacking = [COLUMN_WORDS.get(column, column.replace("_", " ")) for column in entry.needs if column in missing]
-        if lacking:
+        if absent:
+            reasons[entry.name] = f"the data folder has no {absent[0]}"
+        elif lacking:
             listed = lacking[0] if len(lacking) == 1 else f"{', '.join(lacking[:-1])} or {lacking[-1]}"
             reasons[entry.name] = f"the export has no {listed} column"
     return reasons

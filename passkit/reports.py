@@ -1,4 +1,4 @@
-"""The six reports, one function each, written once on narwhals.
+"""The six reports, one function each, written once on narwhals (and, by name, every other registered report).
 
 Each takes `data` (a `PassData`, or any frame narwhals accepts with the cache's columns: DuckDB,
 pandas, PySpark...), an inclusive date range, and optional grade and school filters, and returns
@@ -137,6 +137,19 @@ def all_reports(data, start, end, grades=None, schools=None, **options) -> dict[
     return Tables(data, start, end, grades, schools, options).all()
 
 
+def __getattr__(name):
+    """`passkit.reports.<name>` for every registered report, also those declared elsewhere (passkit.timing)."""
+    from . import registry
+    from .errors import PasskitError
+
+    if not name.startswith("_"):
+        try:
+            return registry.analyst_function(registry.get(name))
+        except PasskitError:
+            pass
+    raise AttributeError(f"module 'passkit.reports' has no attribute '{name}'")
+
+
 # ---- the aggregations (on the engine) and the finishing touches (on the small results, in pandas) ------
 
 def _date_grade_counts(tables) -> pd.DataFrame:
@@ -144,11 +157,8 @@ def _date_grade_counts(tables) -> pd.DataFrame:
 
 
 def student_totals(tables) -> pd.DataFrame:
-    """Per student with a pass in the range: passes, `_ms` out, and `_ended` / `_long` passes (the
-    range's pass lengths, summary.pass_lengths, come from the same scan)."""
-    from .summary import LONG_MINUTES
-
-    return _collect(_per_student(tables.passes, tables.data, tables.options.get("long_minutes", LONG_MINUTES)))
+    """Per student with a pass in the range: passes and `_ms` (milliseconds out)."""
+    return _collect(_per_student(tables.passes, tables.data))
 
 
 def _daily(counts: pd.DataFrame) -> pd.DataFrame:
@@ -162,15 +172,12 @@ def _daily(counts: pd.DataFrame) -> pd.DataFrame:
                          "grade": pd.Series(levels * len(days), dtype="str"), "passes": grid.ravel()})
 
 
-def _per_student(passes: nw.LazyFrame, data=None, long_minutes: float = 15.0) -> nw.LazyFrame:
-    """school, student_id, student_name, grade, passes, _ms (milliseconds out), _ended (passes that ended)
-    and _long (of those, lasting more than `long_minutes`) per student with a pass."""
+def _per_student(passes: nw.LazyFrame, data=None) -> nw.LazyFrame:
+    """school, student_id, student_name, grade, passes and _ms (milliseconds out) per student with a pass."""
     # Milliseconds add up exactly in any order (a float sum does not, and its rounding to a tenth of
     # a minute then flips between runs and engines).
-    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0),
-                                 _long=(nw.col("minutes") > long_minutes).cast(nw.Int64))
-    totals = (nw.len().alias("passes"), nw.col("_ms").sum(), nw.col("_ms").count().alias("_ended"),
-              nw.col("_long").sum())
+    passes = passes.with_columns(_ms=(nw.col("minutes") * 60_000).round(0))
+    totals = (nw.len().alias("passes"), nw.col("_ms").sum())
     students = getattr(data, "students", None)
     if students is not None and "student_key" in passes.collect_schema():
         # The cache's integer key groups faster than two strings; a student's name and grade are

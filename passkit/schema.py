@@ -4,7 +4,7 @@ EXPORT_SUFFIXES = (".csv", ".xlsx")
 # Files of these names (any case, .csv or .xlsx) are never read as passes. The first four are read
 # for what they hold; the others are reserved for school settings.
 SIDE_FILES = ("rooms", "roster", "users", "staff", "bells", "exempt", "keep_apart")
-READ_SIDE_FILES = SIDE_FILES[:4]
+READ_SIDE_FILES = SIDE_FILES[:5]  # read with the passes, into the cache
 # What `passkit report` writes: never passes, even when it lands in the data folder.
 # What `passkit report` writes besides one CSV per registered report (`data.is_passkit_output`).
 PASSKIT_OUTPUTS = ("rejected", "load_summary", "reports")
@@ -27,7 +27,7 @@ TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
 
 # Optional side files: (required columns, optional columns).
-ROOMS = (("room",), ("school", "folder", "max_passes_from", "max_passes_to"))
+ROOMS = (("room",), ("school", "folder", "max_passes_from", "max_passes_to", "max_minutes"))
 STAFF = (("issuer",), ("school", "name"))
 ROSTER = (("student_id",), ("school", "grade", "student_name"))
 # OneRoster 1.1 users.csv as Clever and ClassLink export it.

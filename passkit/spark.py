@@ -16,6 +16,7 @@ from pathlib import Path
 
 import narwhals as nw
 
+from .bells import from_cache
 from .errors import PasskitError
 
 
@@ -28,6 +29,7 @@ class SparkPassData:
     rooms: nw.LazyFrame | None = None
     staff: nw.LazyFrame | None = None
     spark: object = field(default=None, repr=False)
+    bells: object = field(default=None, repr=False)  # the cache's bells.csv (a passkit.bells.Schedule), if any
     summary: dict = field(default_factory=dict, repr=False)  # the cache's load summary, when there is one
     engine = "spark"  # Tables refuses the reports that do not run here
 
@@ -54,7 +56,7 @@ def load(path, spark=None) -> SparkPassData:
                   for name in ("passes", "students", "rooms", "staff")}
         summary = json.loads((cache / "summary.json").read_text()) if (cache / "summary.json").is_file() else {}
         return SparkPassData(**{name: nw.from_native(frame) for name, frame in frames.items()}, spark=spark,
-                             summary=summary)
+                             summary=summary, bells=from_cache(cache))
     if "://" not in location and not cache.exists():
         raise PasskitError("no Parquet found", file=cache)
     return SparkPassData(nw.from_native(spark.read.parquet(location)), spark=spark)

@@ -58,6 +58,10 @@ def headline(tables) -> pd.DataFrame:
         staff = tables.get("staff_usage")
         rows += [("Staff who created passes", int((staff["total_passes"] > 0).sum())),
                  ("Listed staff with no passes", int((staff["total_passes"] == 0).sum()))]
+    if "pass_length" not in tables.unavailable:
+        from .timing import headline as time_out  # here: importing it first would register its reports first
+
+        rows += time_out(tables)
     return pd.DataFrame(rows, columns=["Figure", "Value"])
 
 
@@ -93,27 +97,6 @@ def part(table: pd.DataFrame, section: str) -> pd.DataFrame:
     """One section of the audit summary as (Figure, Value) rows."""
     rows = table[table["section"] == section]
     return pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})
-
-
-# ---- pass lengths ---------------------------------------------------------------------------------
-
-LONG_MINUTES = 15.0  # a long pass lasts more than this; a report's `long_minutes` option, when one declares it, wins
-
-
-def pass_lengths(tables) -> dict:
-    """How long the range's passes lasted (from the per-student scan the student reports make anyway).
-
-    Only passes that ended count (`minutes` is set: ended, and not before they started):
-    {"ended": passes that ended, "average_minutes": their mean to a tenth (half up) or None,
-     "long": how many lasted more than `long_minutes`, "long_minutes": that limit}.
-    """
-    from .reports import student_totals
-
-    limit = float(tables.options.get("long_minutes", LONG_MINUTES))
-    students = tables.once(student_totals)
-    ended = int(students["_ended"].sum())
-    return {"ended": ended, "average_minutes": tenth(students["_ms"].sum(), ended * 60_000) if ended else None,
-            "long": int(students["_long"].sum()) if ended else 0, "long_minutes": limit}
 
 
 def tenth(numerator, denominator) -> float:

@@ -14,6 +14,7 @@ a report that names or flags individual students starts from `tables.without_exe
 tests `tables.is_exempt(table)`), and one declared `singles_out=True` is checked for them.
 """
 
+import dataclasses
 import datetime as dt
 from functools import cached_property
 
@@ -157,6 +158,23 @@ def in_range(data, start, end, grades=None, schools=None) -> nw.LazyFrame:
 def passes_frame(data) -> nw.LazyFrame:
     frame = data.passes if hasattr(data, "passes") else nw.from_native(data)
     return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
+
+
+def with_passes(data, passes):
+    """`data` (a PassData) with other passes: a frame with the cache's columns, such as your own filtering of
+    `data.passes.collect("pandas").to_native()`.
+
+    Reports on it keep what a bare frame lacks: rooms.csv (room folders, long-pass limits), staff.csv, the
+    students table and bells.csv. An eager frame (pandas, Polars, PyArrow) gets the side tables in its own
+    library, so the reports' joins run there.
+    """
+    frame = nw.from_native(passes)
+    copy = dataclasses.replace(data)  # the same cache and connection; its frames are bound again on use
+    copy.__dict__["passes"] = frame.lazy()  # set where cached_property would keep it
+    if isinstance(frame, nw.DataFrame):
+        for name in ("students", "rooms", "staff"):
+            copy.__dict__[name] = getattr(data, name).collect(backend=frame.implementation).lazy()
+    return copy
 
 
 def as_date(value, name="date") -> dt.date:

@@ -1,7 +1,7 @@
 """`passkit check DIR`: what passkit reads in a folder, and which reports the columns allow."""
 
 import passkit
-from passkit import check
+from passkit import check, registry
 from passkit.cli import main
 
 from .conftest import HEADER, pass_row, write_csv
@@ -18,7 +18,7 @@ def test_a_smartpass_folder(tmp_path, capsys):
     write_smartpass(tmp_path / "d", [smartpass_row(), smartpass_row(name="Bo Lee", sid="S2", start="3/05 9:00 AM"),
                                      smartpass_row(name="Cy Ng", sid="S3", destination="-")])
     write_csv(tmp_path / "d" / "rooms.csv", [["Room 101", "Classrooms"]], ["room", "folder"])
-    write_csv(tmp_path / "d" / "bells.csv", [["Period 1", "07:45"]], ["period", "start"])
+    write_csv(tmp_path / "d" / "bells.csv", [["Period 1", "07:45", "08:35"]], ["period", "start", "end"])
     code, out, err = run_check(capsys, tmp_path / "d", "--cache", tmp_path / "c", "--year-starts", "2025-08-01")
     assert code == 0 and err == ""
     lines = out.splitlines()
@@ -30,10 +30,9 @@ def test_a_smartpass_folder(tmp_path, capsys):
         "    3 times without a year, read in the school year from 2025-08-01 (chosen by --year-starts or the "
         "requested range)"]
     assert lines[6] == "Passes: 3 rows read: 2 kept, 0 duplicates dropped, 1 rejected"
-    assert lines[4:6] == ["  rooms.csv: read as rooms", "  bells.csv: not read: reserved for school settings"]
+    assert lines[4:6] == ["  rooms.csv: read as rooms", "  bells.csv: read as bells"]
     assert "  columns no export has: created_by, issuer, kiosk_mode, pass_id, pass_type" in lines
-    assert "  available: audit_summary, daily_passes, passes_by_grade, passes_by_student, room_usage, frequent_flyers" \
-        in lines
+    assert "  available: " + ", ".join(name for name in registry.names() if name != "staff_usage") in lines
     assert "  unavailable: staff_usage (the export has no creator or issuer column)" in lines
     assert lines[-2:] == ["Rejected rows (the first 1 of 1; `passkit report` writes all to rejected.csv)",
                           "  SmartPass-PassSearch.csv line 4: missing destination"]
@@ -63,14 +62,15 @@ def test_a_folder_without_exports_is_one_line(tmp_path, capsys):
 
 
 def test_report_availability(tmp_path):
+    no_bells = {"passes_by_period": "the data folder has no bells.csv"}
     write_csv(tmp_path / "own" / "passes.csv", [pass_row(1)])
-    assert check.report_availability(passkit.load(tmp_path / "own", cache_dir=tmp_path / "c")) == {}
+    assert check.report_availability(passkit.load(tmp_path / "own", cache_dir=tmp_path / "c")) == no_bells
     header = [h for h in HEADER if h != "issuer"]
     write_csv(tmp_path / "no-issuer" / "passes.csv", [[v for h, v in zip(HEADER, pass_row(1)) if h != "issuer"]],
               header)
     data = passkit.load(tmp_path / "no-issuer", cache_dir=tmp_path / "c")
     assert data.columns_missing == {"issuer"}
-    assert check.report_availability(data) == {"staff_usage": "the export has no issuer column"}
+    assert check.report_availability(data) == {"staff_usage": "the export has no issuer column", **no_bells}
 
 
 def test_possible_duplicates_are_listed(tmp_path, capsys):

@@ -5,11 +5,11 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from passkit import demo
+from passkit import bells, demo
 
 PASS_COLUMNS = ["pass_id", "student_id", "student_name", "grade", "origin", "destination", "created_by", "issuer",
                 "kiosk_mode", "pass_type", "start_time", "end_time"]
-SIDE_COLUMNS = {"rooms.csv": ["room", "folder", "max_passes_from", "max_passes_to"],
+SIDE_COLUMNS = {"rooms.csv": ["room", "folder", "max_passes_from", "max_passes_to", "max_minutes"],
                 "roster.csv": ["student_id", "grade", "student_name"],
                 "staff.csv": ["issuer", "name"]}
 LOCAL = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"
@@ -52,7 +52,7 @@ def test_same_arguments_give_identical_files(tmp_path):
 
 def test_single_school_files_and_columns(school):
     out, summary, passes = school
-    assert summary["files"] == ["passes.csv", "rooms.csv", "roster.csv", "staff.csv"]
+    assert summary["files"] == ["passes.csv", "rooms.csv", "roster.csv", "staff.csv", "bells.csv"]
     assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
     assert list(passes.columns) == PASS_COLUMNS
     assert summary["passes_rows"] == len(passes)
@@ -65,7 +65,7 @@ def test_district_has_school_column_and_a_passes_file_per_school(district):
     out, summary = district
     names = [demo.school_name(i) for i in range(3)]
     passes_files = [f"passes-{demo.slug(name)}.csv" for name in names]
-    assert summary["files"] == passes_files + ["rooms.csv", "roster.csv", "staff.csv"]
+    assert summary["files"] == passes_files + ["rooms.csv", "roster.csv", "staff.csv", "bells.csv"]
     assert passes_files[0] == "passes-lincoln-high.csv"
     rows = 0
     for name, file in zip(names, passes_files):
@@ -116,13 +116,27 @@ def test_passes_start_inside_periods_away_from_the_bells(school):
     _, _, passes = school
     starts = local_starts(passes)
     minute = starts.dt.hour * 60 + starts.dt.minute + starts.dt.second / 60
+    late = starts.dt.day_of_week == demo.LATE_START_DAY
     inside = pd.Series(False, index=minute.index)
-    for _, begin, end in demo.BELL_SCHEDULE:
-        begin, end = (pd.Timestamp(f"2000-01-01 {hhmm}") for hhmm in (begin, end))
-        first = begin.hour * 60 + begin.minute + demo.QUIET_MINUTES
-        last = end.hour * 60 + end.minute - demo.QUIET_MINUTES
-        inside |= minute.between(first, last)
+    for schedule, days in ((demo.BELL_SCHEDULE, ~late), (demo.LATE_START, late)):
+        for _, begin, end in schedule:
+            begin, end = (pd.Timestamp(f"2000-01-01 {hhmm}") for hhmm in (begin, end))
+            first = begin.hour * 60 + begin.minute + demo.QUIET_MINUTES
+            last = end.hour * 60 + end.minute - demo.QUIET_MINUTES
+            inside |= days & minute.between(first, last)
     assert inside.all()
+    assert (minute[late] >= 8 * 60 + 55).all() and (minute[~late] < 8 * 60 + 55).any(), "Wednesdays start late"
+
+
+def test_the_bells_are_the_generators_schedule(school):
+    """bells.csv reads back as the schedule the passes were drawn from, Wednesdays late."""
+    out, _, _ = school
+    schedule = bells.read(out / "bells.csv")
+    assert schedule.periods == [name for name, _, _ in demo.BELL_SCHEDULE]
+    for weekday, rows in ((1, demo.BELL_SCHEDULE), (3, demo.LATE_START), (5, demo.BELL_SCHEDULE)):
+        day = [(b.period, b.start, b.end) for b in schedule.bells if b.weekday == weekday]
+        assert day == [(name, demo._minutes(start), demo._minutes(end)) for name, start, end in rows]
+    assert not [b for b in schedule.bells if b.weekday > 5]
 
 
 def test_pass_ids_are_unique_apart_from_exact_duplicates(school):
@@ -200,8 +214,10 @@ def test_rooms_cover_every_room_used_and_some_unused(school):
     used = set(passes.origin) | set(passes.destination) - {""}
     assert used <= set(rooms.room)
     assert "Room 299 (storage)" in set(rooms.room) - used
-    numbers = pd.concat([rooms.max_passes_from, rooms.max_passes_to])
+    numbers = pd.concat([rooms.max_passes_from, rooms.max_passes_to, rooms.max_minutes])
     assert numbers.str.fullmatch(r"\d*").all()
+    limits = rooms.set_index("room").max_minutes
+    assert limits["Nurse"] == "40" and limits["Counselor"] == "45" and limits["Restroom A"] == ""
 
 
 def test_full_size_school_volume_and_mix(tmp_path):
@@ -227,6 +243,7 @@ def test_full_size_school_volume_and_mix(tmp_path):
     restroom = passes.destination[timed].str.contains("Restroom")
     assert 4 < minutes[restroom].median() < 8
     assert 12 < minutes[passes.destination[timed] == "Nurse"].median() < 28
+    assert minutes[passes.destination[timed] == "Counselor"].median() > 2 * minutes[restroom].median()
     assert (minutes > 60).sum() > 100
     assert 20 < (minutes < 0).sum() < 300  # clock glitches are kept
 
@@ -253,8 +270,9 @@ def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
         rows = csv.DictReader(source)
         writer = csv.DictWriter(target, rows.fieldnames)
         writer.writeheader()
-        writer.writerows(row for row in rows if row["end_time"])  # SmartPass lists ended passes only
-    for name in ("rooms.csv", "roster.csv"):
+        # SmartPass lists ended passes only, and one that ended before it started as 0 minutes long
+        writer.writerows({**row, "end_time": max(row["end_time"], row["start_time"])} for row in rows if row["end_time"])
+    for name in ("rooms.csv", "roster.csv", "bells.csv"):
         (ended / name).write_bytes((tmp_path / "passkit" / name).read_bytes())
     own = passkit.load(ended, cache_dir=tmp_path / "c")
     smartpass = passkit.load(tmp_path / "smartpass", cache_dir=tmp_path / "c", year_starts="2025-08-01")
@@ -266,7 +284,15 @@ def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
         tables = reports.all_reports(smartpass, start, end)
         assert set(expected) - set(tables) == {"staff_usage"}
         for name in tables:
-            if name != "audit_summary":  # its data-quality part describes each export's own files
+            if name == "pass_length":  # SmartPass names no issuer: its lengths have no per-issuer rows
+                ours = expected[name][expected[name]["by"] != "issuer"].reset_index(drop=True)
+                pd.testing.assert_frame_equal(tables[name], ours, obj=name)
+            elif name == "long_passes":  # the same passes; SmartPass derives pass ids and writes times to the minute
+                def passes(table):
+                    rest = table.drop(columns=["pass_id", "start_time", "end_time"])
+                    return rest.sort_values(list(rest.columns), kind="stable").reset_index(drop=True)
+                pd.testing.assert_frame_equal(passes(tables[name]), passes(expected[name]), obj=name)
+            elif name != "audit_summary":  # its data-quality part describes each export's own files
                 pd.testing.assert_frame_equal(tables[name], expected[name], obj=name)
 
 
@@ -274,7 +300,7 @@ def test_smartpass_demo_files(tmp_path, capsys):
     from passkit.cli import main
 
     assert main(["demo-data", str(tmp_path / "sp"), "--students", "60", "--layout", "smartpass"]) == 0
-    assert sorted(p.name for p in (tmp_path / "sp").iterdir()) == ["SmartPass-PassSearch.csv", "rooms.csv",
+    assert sorted(p.name for p in (tmp_path / "sp").iterdir()) == ["SmartPass-PassSearch.csv", "bells.csv", "rooms.csv",
                                                                   "roster.csv"]
     passes = read(tmp_path / "sp" / "SmartPass-PassSearch.csv")
     assert list(passes.columns) == list(demo.SMARTPASS_COLUMNS)

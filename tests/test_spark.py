@@ -69,3 +69,24 @@ def test_report_command_with_the_spark_engine(spark, demo_folder, tmp_path, monk
                      "--end", Q3[1], "--out", str(tmp_path / engine), "--engine", engine]) == 0
     for name in registry.names("csv"):
         assert (tmp_path / "spark" / f"{name}.csv").read_bytes() == (tmp_path / "duckdb" / f"{name}.csv").read_bytes()
+
+
+def test_the_time_reports_on_hand_made_edges(spark, folder):
+    """Clock changes, midnight, untimed passes, a room's own limit, period boundaries, a late start: as DuckDB."""
+    from passkit import spark as passkit_spark
+
+    from .conftest import pass_row
+    from .test_timing import BELLS, NEW, ROOMS, SMALL
+
+    edges = [pass_row(11, start="2026-03-08T01:50:00", end="2026-03-08T03:10:00"),
+             pass_row(12, start="2025-11-02T01:50:00-05:00", end="2025-11-02T01:10:00-06:00"),
+             pass_row(13, start="2026-01-07T23:50:00", end="2026-01-08T00:10:00"),
+             pass_row(14, start="2026-01-07T09:00:00", end="2026-01-07T09:12:00"),
+             pass_row(15, start="2026-01-06T09:00:00", end="")]
+    data = folder([*SMALL, *edges], rooms=ROOMS, bells=BELLS)
+    frames = passkit_spark.load(data.cache, spark)
+    for name in NEW:
+        compute = registry.analyst_function(registry.get(name))
+        for start, end in (("2025-11-01", "2026-03-31"), ("2026-01-05", "2026-01-05"), ("2026-07-01", "2026-07-02")):
+            pd.testing.assert_frame_equal(compute(frames, start, end), compute(data, start, end), check_exact=True,
+                                          obj=f"{name} {start}..{end}")
