@@ -292,7 +292,8 @@ def describe(name: str, table: pd.DataFrame, tables) -> str:
     words = DESCRIPTIONS.get(name)
     if words and len(table):
         return words(table)
-    return f"{registry.get(name).title}: {len(table):,} row{'s' * (len(table) != 1)}."
+    entry = registry.get(name)
+    return f"{entry.title}, {len(table):,} row{'s' * (len(table) != 1)}: {entry.description}"
 
 
 def _daily_words(table):

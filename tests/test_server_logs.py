@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from passkit import serve
+from passkit import registry, serve
 
 from . import kernel_ws
 from .kernel_ws import Kernel
@@ -23,12 +23,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 TOKEN = "logs-test-token-0123456789"
+GRAPHS = sum(entry.kind == "graph" for entry in registry.all_reports("dashboard"))  # the demo has every one
 DRAWN = """() => {
     const state = document.querySelector('.passkit-state');
-    const charts = [...document.querySelectorAll('.passkit-chart')];
-    return state && state.dataset.state === 'done' && charts.length === 4
+    const charts = [...document.querySelectorAll('.passkit-section .passkit-chart')];
+    return state && state.dataset.state === 'done' && charts.length === GRAPHS
         && charts.every(c => c.passkitView && c.dataset.revision === charts[0].dataset.revision);
-}"""
+}""".replace("GRAPHS", str(GRAPHS))
 
 
 def students(folder: Path) -> set[str]:
