@@ -162,7 +162,10 @@ class Shown:
 
 
 def has_passes(table: pd.DataFrame) -> bool:
-    return any(column in table and table[column].sum() > 0 for column in PASS_COLUMNS)
+    """Whether a chart of `table` shows something; a report counting something else than passes
+    (encounters) is always drawn."""
+    counts = [column for column in PASS_COLUMNS if column in table]
+    return any(table[column].sum() > 0 for column in counts) if counts else True
 
 
 # ---- tables as an admin reads them ----------------------------------------------------------------
@@ -210,7 +213,8 @@ def _formatted(table: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(values):
             shown[column] = values.map({True: "yes", False: ""})
         elif pd.api.types.is_datetime64_any_dtype(values):
-            shown[column] = values.dt.strftime(DATE_FORMAT)
+            timed = (values.dropna() != values.dropna().dt.normalize()).any()  # a time of day to show
+            shown[column] = values.dt.strftime(DATE_FORMAT + (" %H:%M" if timed else ""))
         elif pd.api.types.is_integer_dtype(values):
             shown[column] = values.map("{:,}".format)
         elif pd.api.types.is_float_dtype(values):

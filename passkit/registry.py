@@ -53,6 +53,7 @@ class Option:
     name: str
     default: object
     help: str
+    minimum: float | None = None  # the least value that makes sense (checked when a range is opened)
 
     @property
     def flag(self) -> str:
@@ -73,6 +74,7 @@ class Report:
     needs: tuple[str, ...] = ()  # pass columns the report cannot do without (an export may lack them)
     options: tuple[Option, ...] = ()
     spark: bool = True  # whether it runs on the Spark engine (else refused there with a one-line message)
+    available: Callable | None = field(default=None, repr=False)  # data -> None, or why not (a side file is absent)
 
     def __post_init__(self):
         unknown = set(self.outputs) - OUTPUTS
@@ -180,7 +182,7 @@ def missing_columns(data) -> frozenset:
 
 
 def unavailable(data, entries=None) -> dict[str, str]:
-    """{report name: why it cannot be made} for the reports needing columns the exports lack."""
+    """{report name: why it cannot be made} for the reports needing columns the exports lack (or a side file)."""
     missing = missing_columns(data)
     reasons = {}
     for entry in entries or all_reports():
@@ -188,6 +190,8 @@ def unavailable(data, entries=None) -> dict[str, str]:
         if lacking:
             listed = lacking[0] if len(lacking) == 1 else f"{', '.join(lacking[:-1])} or {lacking[-1]}"
             reasons[entry.name] = f"the export has no {listed} column"
+        elif entry.available and (reason := entry.available(data)):
+            reasons[entry.name] = reason
     return reasons
 
 
