@@ -244,7 +244,7 @@ def _manifest(audit: Audit, data) -> dict:
 
     params = audit.params
     files = data_module.find_files(params.data)
-    inputs = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
+    inputs = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff", "keep_apart") if r in files)]
     if params.columns:
         inputs.append(Path(params.columns))
     return {

@@ -51,6 +51,13 @@ class PassData:
     def staff(self) -> nw.LazyFrame:
         return nw.from_native(self.con.view("staff"))
 
+    @cached_property
+    def keep_apart(self) -> pd.DataFrame | None:
+        """keep_apart.csv's rows (school, group, student_id), or None without one (see passkit.keepapart)."""
+        from . import keepapart
+
+        return keepapart.load(self.cache)
+
     @property
     def schools(self) -> list[str]:
         return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM students ORDER BY 1").fetchall()]
@@ -129,7 +136,7 @@ def find_files(data_dir: Path) -> dict:
         raise PasskitError("no passes*.csv or passes*.xlsx export found", file=data_dir)
     files = {"root": data_dir, "passes": passes}
     for role, name in (("roster", "roster.csv"), ("users", "users.csv"), ("rooms", "rooms.csv"),
-                       ("staff", "staff.csv")):
+                       ("staff", "staff.csv"), ("keep_apart", "keep_apart.csv")):
         if name in listing:
             files[role] = listing[name]
     return files
@@ -137,7 +144,7 @@ def find_files(data_dir: Path) -> dict:
 
 def fingerprints(files: dict) -> list[dict]:
     """Name, size and modification time of every input: what decides whether to re-parse."""
-    paths = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff") if r in files)]
+    paths = [*files["passes"], *(files[r] for r in ("roster", "users", "rooms", "staff", "keep_apart") if r in files)]
     stats = [p.stat() for p in paths]
     return [{"file": str(p.relative_to(files["root"])), "bytes": s.st_size, "modified_ns": s.st_mtime_ns}
             for p, s in zip(paths, stats)]

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import grades
+from . import grades, keepapart
 from .columns import ColumnMap
 from .readers import LINE, read_table
 from .schema import (CREATED_BY, FALSE_WORDS, ONEROSTER_USERS, PASS_COLUMNS, PASS_OPTIONAL, PASS_REQUIRED,
@@ -70,6 +70,7 @@ def build(files: dict, timezone: str, column_map: ColumnMap, out: Path, progress
         _side_table(con, files.get("rooms"), ROOMS, column_map).write_parquet(str(tmp / "rooms.parquet"))
         _with_dedicated_kiosks(con, _side_table(con, files.get("staff"), STAFF, column_map)).write_parquet(
             str(tmp / "staff.parquet"))
+        keepapart.write(files.get("keep_apart"), column_map, tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _publish(tmp, out, replace)
     finally:
