@@ -11,7 +11,8 @@ PASS_COLUMNS = ["pass_id", "student_id", "student_name", "grade", "origin", "des
                 "kiosk_mode", "pass_type", "start_time", "end_time"]
 SIDE_COLUMNS = {"rooms.csv": ["room", "folder", "max_passes_from", "max_passes_to"],
                 "roster.csv": ["student_id", "grade", "student_name"],
-                "staff.csv": ["issuer", "name"]}
+                "staff.csv": ["issuer", "name"],
+                "keep_apart.csv": ["group", "student_id"]}
 LOCAL = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$"
 SHORT = {"year_start": date(2025, 8, 18), "year_end": date(2025, 9, 30)}
 
@@ -52,7 +53,7 @@ def test_same_arguments_give_identical_files(tmp_path):
 
 def test_single_school_files_and_columns(school):
     out, summary, passes = school
-    assert summary["files"] == ["passes.csv", "rooms.csv", "roster.csv", "staff.csv"]
+    assert summary["files"] == ["passes.csv", "rooms.csv", "roster.csv", "staff.csv", "keep_apart.csv"]
     assert sorted(p.name for p in out.iterdir()) == sorted(summary["files"])
     assert list(passes.columns) == PASS_COLUMNS
     assert summary["passes_rows"] == len(passes)
@@ -65,7 +66,7 @@ def test_district_has_school_column_and_a_passes_file_per_school(district):
     out, summary = district
     names = [demo.school_name(i) for i in range(3)]
     passes_files = [f"passes-{demo.slug(name)}.csv" for name in names]
-    assert summary["files"] == passes_files + ["rooms.csv", "roster.csv", "staff.csv"]
+    assert summary["files"] == passes_files + ["rooms.csv", "roster.csv", "staff.csv", "keep_apart.csv"]
     assert passes_files[0] == "passes-lincoln-high.csv"
     rows = 0
     for name, file in zip(names, passes_files):
