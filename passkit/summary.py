@@ -55,6 +55,8 @@ def headline(tables) -> pd.DataFrame:
         staff = tables.get("staff_usage")
         rows += [("Staff who created passes", int((staff["total_passes"] > 0).sum())),
                  ("Listed staff with no passes", int((staff["total_passes"] == 0).sum()))]
+    if "keep_apart_meetings" not in tables.unavailable:  # only when the data folder has a keep_apart.csv
+        rows.append(("Keep-apart meetings", len(tables.get("keep_apart_meetings"))))
     return pd.DataFrame(rows, columns=["Figure", "Value"])
 
 

@@ -259,9 +259,10 @@ def test_report_command_writes_every_output(folder, tmp_path, capsys):
                            "2026-01-05", "--out", tmp_path / "o", "--cache", tmp_path / "cache")
     assert code == 0 and "rejected 1 rows" in out
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
-    assert names == sorted([f"{r}.csv" for r in registry.names("csv")] + [
-        "rejected.csv", "load_summary.json", "reports.xlsx", folders.MARKER])
     summary = json.loads((tmp_path / "o" / "load_summary.json").read_text())
+    assert list(summary["unavailable"]) == ["keep_apart_meetings"]  # the folder has no keep_apart.csv
+    assert names == sorted([f"{r}.csv" for r in registry.names("csv") if r not in summary["unavailable"]] + [
+        "rejected.csv", "load_summary.json", "reports.xlsx", folders.MARKER])
     assert summary["passes_in_range"] == 1 and summary["rows_rejected"] == 1
 
 
