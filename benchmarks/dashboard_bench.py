@@ -15,17 +15,18 @@ import sys
 import time
 from pathlib import Path
 
-from passkit import serve
+from passkit import dashboard, serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 TOKEN = "benchmark-token-0123456789abcdef"
 PRESETS = ("Quarter 1", "Quarter 2", "Quarter 3", "Whole year", "Last 30 days", "Quarter 4")
+GRAPHS = sum(section.kind == "graph" for section in dashboard.sections())  # the charts on the page
 DRAWN = """() => {
     const state = document.querySelector('.passkit-state');
     const charts = [...document.querySelectorAll('.passkit-chart')];
-    return state && state.dataset.state === 'done' && charts.length === 4
+    return state && state.dataset.state === 'done' && charts.length === """ + str(GRAPHS) + """
         && charts.every(c => c.passkitView && c.dataset.revision === charts[0].dataset.revision)
         && document.querySelectorAll('.passkit-table-widget tbody tr').length > 0;
 }"""

@@ -99,12 +99,13 @@ def encounters(table: pd.DataFrame, top: int = 20) -> alt.Chart:
                                    + " (" + t["student_a"] + ", " + t["student_b"] + ")")
     return alt.Chart(alt.Data(values=_records(shown)), title="Pairs who meet most").mark_bar(color="#9467bd").encode(
         x=alt.X("encounters:Q", title="Encounters", axis=COUNT_AXIS),
-        y=alt.Y("pair:N", title=None, sort=shown["pair"].tolist()),
+        y=alt.Y("pair:N", title=None, sort=shown["pair"].tolist(), axis=alt.Axis(labelLimit=360)),  # ids: two
+        # students may share a name
         tooltip=[alt.Tooltip("student_a_name:N", title="Student A"), alt.Tooltip("student_b_name:N", title="Student B"),
                  alt.Tooltip("encounters:Q", title="Encounters"),
                  alt.Tooltip("minutes_together:Q", title="Minutes together", format=",.1f"),
                  alt.Tooltip("destinations:N", title="Where they met")],
-    ).properties(width=WIDTH - 280, height=20 * max(len(shown), 1))
+    ).properties(width=WIDTH - 340, height=20 * max(len(shown), 1))
 
 
 def encounters_by_week(table: pd.DataFrame) -> alt.Chart:

@@ -57,6 +57,9 @@ STUDENT_A = (Column("student_a", "Student A ID", "text"), Column("student_a_name
 STUDENT_B = (Column("student_b", "Student B ID", "text"), Column("student_b_name", "Student B", "text"))
 ENCOUNTERS = Column("encounters", "Encounters", "int")
 TOGETHER = Column("minutes_together", "Minutes together", "minutes")
+# The dashboard has the pairs (Encounters) and the keep-apart meetings; the weekly chart stays in the audit
+# and the files, as each dashboard section is redrawn on every range change.
+WEEKLY_OUTPUTS = frozenset({"csv", "xlsx", "page"})
 
 
 @report(
@@ -81,7 +84,7 @@ def encounters(tables) -> pd.DataFrame:
     title="Encounters per Week",
     description="Meetings of the listed pairs each week, to see whether meeting up on passes grows or fades.",
     columns=[Column("week", "Week of", "date"), ENCOUNTERS, Column("pairs", "Pairs", "int")],
-    chart="encounters_by_week", options=OPTIONS,
+    chart="encounters_by_week", options=OPTIONS, outputs=WEEKLY_OUTPUTS,
     guidance="""\
 - Each bar counts the meetings of the pairs listed in Encounters (at least `--min-encounters` in the range) during
   the week starting that Monday; weeks with passes but no meetings show as zero.
