@@ -45,9 +45,9 @@ MINUTE_US, DAY_US = 60_000_000, 86_400_000_000
 COUNTING_KEYS = 1 << 23  # pair keys counted with a table (bincount) below this many; sorted above
 SORT_KEY_LIMIT = 1 << 62  # (bucket, start) packed into one int64 sort key below this; else a slower lexsort
 EPOCH = dt.datetime(1970, 1, 1)
-# The table's names are copied with the C allocator numpy uses, so they reuse the memory the sweep's arrays
-# just gave back instead of adding to it (Arrow's own allocator keeps its own): a district quarter peaks
-# ~150 MB lower.
+# The table's names are copied with the C allocator numpy uses, so they can reuse the memory the sweep's
+# arrays just gave back instead of adding to it (Arrow's own allocator keeps its own): a district quarter
+# peaked about 40 MB lower.
 SYSTEM = pa.system_memory_pool()
 
 OPTIONS = (Option("meet_minutes", MEET_MINUTES, "minutes two passes must overlap to meet (0: any overlap, "
@@ -500,6 +500,8 @@ def _pairs_table(students: Students, parts: list) -> pd.DataFrame:
     order = _order(meetings, tenths, students, joined("a"), joined("b"))
     a, b, where = pa.array(joined("a")[order]), pa.array(joined("b")[order]), pa.array(order)
     places = pa.concat_arrays([part.destinations for part in parts]) if parts else pa.array([], pa.large_string())
+    for part in parts:
+        part.destinations = None  # joined above: free each school's copy before the names are made
     columns = {"school": (students.school, a), "student_a": (students.student_id, a),
                "student_a_name": (students.student_name, a), "student_b": (students.student_id, b),
                "student_b_name": (students.student_name, b), "destinations": (places, where)}
@@ -612,8 +614,7 @@ def contacts(data, student_id: str, start, end, *, school: str | None = None, de
     if degree not in (1, 2):
         raise PasskitError(f"--degree must be 1 or 2, not {degree}")
     school = _school_of(data, student_id, school)
-    tables = Tables(data, start, end, schools=[school] if school else None,
-                    options={"meet_minutes": meet_minutes, "min_encounters": 1})
+    tables = Tables(data, start, end, schools=[school] if school else None, options={"meet_minutes": meet_minutes})
     timed = _timed(tables)
     students = timed.students
     found = [_school_pairs(timed, first, last, 1) for first, last in timed.slices()]
