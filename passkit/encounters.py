@@ -283,11 +283,14 @@ def _sweep_order(bucket: np.ndarray, start: np.ndarray, latest: np.ndarray) -> t
         return np.arange(0), np.arange(0)
     base = int(start.min())
     span = max(int(start.max()), int(latest.max())) - base + 1  # a pass's latest stays inside its bucket's span
-    if (int(bucket.max()) + 1) * span < SORT_KEY_LIMIT:
-        key = bucket.astype(np.int64) * span
-        order = np.argsort(key + (start - base), kind="stable")
-        key = key[order]
-        return order, np.searchsorted(key + (start[order] - base), key + (latest[order] - base), side="right")
+    if (int(bucket.max()) + 1) * span < SORT_KEY_LIMIT:  # in place where it can: millions of passes
+        key = bucket.astype(np.int64)
+        key *= span
+        key -= base
+        reach = key + latest
+        key += start
+        order = np.argsort(key, kind="stable")
+        return order, np.searchsorted(key[order], reach[order], side="right")
     order = np.lexsort((start, bucket))
     bucket, start, latest = bucket[order], start[order], latest[order]
     reach = np.empty(len(start), np.int64)
@@ -304,11 +307,10 @@ def _real(local: np.ndarray, day: np.ndarray, timezone: str | None) -> np.ndarra
     if not timezone or not len(local):
         return local
     days = _distinct(day)
-    offsets = np.array([_day_offset(int(d), timezone) for d in days.tolist()], dtype=object)
-    plain = np.array([o is not None for o in offsets])
-    offset = np.where(plain, np.array([o or 0 for o in offsets], np.int64), 0)[np.searchsorted(days, day)]
-    real = local - offset
-    changing = ~plain[np.searchsorted(days, day)]
+    offsets = [_day_offset(int(d), timezone) for d in days.tolist()]
+    which = np.searchsorted(days, day)
+    real = local - np.array([offset or 0 for offset in offsets], np.int64)[which]
+    changing = np.array([offset is None for offset in offsets])[which]
     if changing.any():  # a day the clocks change: each pass on its own (schools are seldom open then)
         tz = ZoneInfo(timezone)
         real[changing] = [value - _offset_us(EPOCH + dt.timedelta(microseconds=value), tz)
