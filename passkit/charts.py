@@ -137,6 +137,31 @@ def pass_length(table: pd.DataFrame, top: int = 15) -> alt.LayerChart:
         width=WIDTH - 200, height=22 * max(len(shown), 1))
 
 
+def encounters(table: pd.DataFrame, top: int = 20) -> alt.Chart:
+    """The pairs who meet most (the table is sorted that way), with their minutes and places in the tooltip."""
+    shown = table.head(top).assign(pair=lambda t: t["student_a_name"] + " & " + t["student_b_name"]
+                                   + " (" + t["student_a"] + ", " + t["student_b"] + ")")
+    return alt.Chart(alt.Data(values=_records(shown)), title="Pairs who meet most").mark_bar(color="#9467bd").encode(
+        x=alt.X("encounters:Q", title="Encounters", axis=COUNT_AXIS),
+        y=alt.Y("pair:N", title=None, sort=shown["pair"].tolist(), axis=alt.Axis(labelLimit=360)),  # ids: two
+        # students may share a name
+        tooltip=[alt.Tooltip("student_a_name:N", title="Student A"), alt.Tooltip("student_b_name:N", title="Student B"),
+                 alt.Tooltip("encounters:Q", title="Encounters"),
+                 alt.Tooltip("minutes_together:Q", title="Minutes together", format=",.1f"),
+                 alt.Tooltip("destinations:N", title="Where they met")],
+    ).properties(width=WIDTH - 340, height=20 * max(len(shown), 1))
+
+
+def encounters_by_week(table: pd.DataFrame) -> alt.Chart:
+    """Meetings of the listed pairs per week."""
+    return alt.Chart(alt.Data(values=_records(table)), title="Encounters per Week").mark_bar(color="#9467bd").encode(
+        x=alt.X("yearmonthdate(week):O", title="Week of", axis=alt.Axis(format="%b %d", labelAngle=0)),
+        y=alt.Y("encounters:Q", title="Encounters", axis=COUNT_AXIS),
+        tooltip=[alt.Tooltip("week:T", title="Week of", format="%a %b %d, %Y"),
+                 alt.Tooltip("encounters:Q", title="Encounters", format=","), alt.Tooltip("pairs:Q", title="Pairs")],
+    ).properties(width=WIDTH, height=HEIGHT)
+
+
 def long_passes(table: pd.DataFrame, top: int = 15) -> alt.Chart:
     """Long and never-ended passes of the destinations with the most of them."""
     kinds = table.assign(kind=table["reason"].where(table["reason"] == "never ended", "over the limit"),

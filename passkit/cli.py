@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   passkit audit parameters/2025-26.yaml --all-quarters
   passkit packet parameters/2025-26-q3.yaml --issuer "Mrs. Howard"
   passkit dashboard parameters/2025-26.yaml
+  passkit trace --data demo/ --student S100234 --start 2026-01-05 --end 2026-01-16 --degree 2
 """
 
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _audit_command(commands)
     _packet_command(commands)
     _dashboard_command(commands)
+    _trace_command(commands)
     return parser
 
 
@@ -395,6 +397,50 @@ def run_packet(args):
           f"{made.students:,} students.")
     print(f"Packet (safe to send): {made.folder}/")
     print(f"Key from pseudonyms to students (for the admin only; never send it): {made.key}")
+
+
+def _trace_command(commands):
+    parser = commands.add_parser(
+        "trace", help="list the students who met one student on passes (contact tracing)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write contacts.csv to --out: every student whose pass met one of the student's passes in the\n"
+                    "range (degree 1) and, with --degree 2, everyone who met one of those (see README,\n"
+                    "'Encounters'). The file names students: it is for the admin. --out must be a new or empty\n"
+                    "folder, or one passkit wrote before; never the data folder.",
+        epilog="examples:\n"
+               "  passkit trace --data demo-data --student S100234 --start 2026-01-05 --end 2026-01-16\n"
+               "  passkit trace parameters/2025-26-q3.yaml --student S100234 --degree 2 --out trace-s100234")
+    add_settings(parser)
+    parser.add_argument("--student", required=True, metavar="ID", help="the student's id, as in the exports")
+    parser.add_argument("--degree", type=int, choices=(1, 2), default=1,
+                        help="1: who met the student; 2: also who met those (default: %(default)s)")
+    parser.add_argument("--out", metavar="DIR", type=Path, default=Path("trace"),
+                        help="output folder (default: %(default)s)")
+    parser.set_defaults(run=run_trace)
+
+
+def run_trace(args):
+    from . import folders
+    from .encounters import CONTACT_COLUMNS, MEET_MINUTES, contacts
+    from .exports import write_csv
+
+    settings = read_settings(args)
+    out = folders.check_output(args.out, settings.data)
+    if len(settings.schools) > 1:
+        raise PasskitError("trace takes at most one --school: the school of the student")
+    data = load_data(settings, args.refresh)
+    data.check_schools(settings.schools, False, settings.data)
+    period = settings.period
+    table = contacts(data, args.student.strip(), period.start, period.end,
+                     school=settings.schools[0] if settings.schools else None, degree=args.degree,
+                     meet_minutes=settings.options.get("meet_minutes", MEET_MINUTES))
+    out.mkdir(parents=True, exist_ok=True)
+    folders.mark(out)
+    write_csv(table, out / "contacts.csv", {column.name: column for column in CONTACT_COLUMNS})
+    counts = table["degree"].value_counts()
+    print(f"{counts.get(1, 0):,} students met the student from {period.start} to {period.end}"
+          + (f", and {counts.get(2, 0):,} more met one of them" if args.degree == 2 else "")
+          + f". Contacts written to {out / 'contacts.csv'}")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,13 @@ class PassData:
         """The pass columns (schema.PASS_COLUMNS) no export provided, such as created_by for SmartPass."""
         return frozenset(self.summary.get("columns_missing", ()))
 
+    @cached_property
+    def keep_apart(self) -> pd.DataFrame | None:
+        """keep_apart.csv's rows (school, group, student_id), or None without one (see passkit.keepapart)."""
+        from . import keepapart
+
+        return keepapart.load(self.cache)
+
     @property
     def schools(self) -> list[str]:
         return [row[0] for row in self.con.execute("SELECT DISTINCT school FROM students ORDER BY 1").fetchall()]
@@ -256,7 +263,7 @@ def _as_date(value):
 
 def find_files(data_dir: Path) -> dict:
     """The exports passkit reads in a data folder, by role: every .csv/.xlsx that is not a side file
-    (rooms, roster, users, staff, bells, exempt; keep_apart is reserved) or one of passkit's own
+    (rooms, roster, users, staff, bells, keep_apart, exempt) or one of passkit's own
     outputs is a passes export. Which layout it is comes from its header, never its name."""
     files = {"root": data_dir, "passes": [], "ignored": []}
     listing = sorted((p for p in data_dir.iterdir() if p.is_file()), key=lambda p: (p.stem.lower(), p.suffix.lower()))

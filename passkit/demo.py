@@ -53,6 +53,7 @@ GRADE_SHARE = np.array([0.27, 0.26, 0.24, 0.23])  # grades 9..12
 GRADE_RATE = np.array([1.3, 1.05, 0.95, 0.8])  # 9th graders use more passes
 FREQUENT_FLYERS = 0.01  # share of students with 5-10x the typical rate
 IDLE_STUDENTS_PER_1500 = 20  # roster students with no passes at all
+FRIENDS = 3  # pairs of friends per school who often take restroom passes at the same time (Encounters)
 
 # --- Rooms ------------------------------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ def generate(out_dir, *, schools: int = 1, students_per_school: int = 1500, seed
     if not days:
         raise ValueError(f"no school days between {year_start} and {year_end}")
     district = schools > 1
-    side = {"rooms": [], "roster": [], "staff": []}
+    side = {"rooms": [], "roster": [], "staff": [], "keep_apart": []}
     files, rows = [], 0
     for index in tqdm(range(schools), desc="schools", unit="school", file=sys.stderr, disable=not progress):
         name = school_name(index)
@@ -237,8 +238,10 @@ def _school(rng, n_students, days, tz) -> dict:
     staff = _staff(rng)
     students = _students(rng, n_students)
     passes = _passes(rng, students, staff, rooms, days)
+    friends = _meet_ups(np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), passes, students, rooms)
     return {"passes": _pass_table(rng, passes, students, staff, rooms, tz), "rooms": _rooms_table(rooms),
-            "roster": _roster_table(rng, students), "staff": _staff_table(staff)}
+            "roster": _roster_table(rng, students), "staff": _staff_table(staff),
+            "keep_apart": _keep_apart_table(friends, students)}
 
 
 def _rooms() -> list:
@@ -334,6 +337,52 @@ def _passes(rng, students, staff, rooms, days) -> dict:
     passes = {key: value[order] for key, value in columns.items()}
     passes["ended"] = rng.random(n) >= NEVER_ENDED
     return passes
+
+
+def _meet_ups(rng, passes, students, rooms) -> list:
+    """A few pairs of busy friends who meet on passes: when both leave class in the same block of a day and the
+    first goes to a restroom, the second's pass moves to within 90 s of it, to the same restroom (its origin and
+    issuer, being the same block's, still hold). Returns the pairs (student indices), most meet-ups first.
+
+    Drawn from its own generator, so every other pass stays as before; passes stay sorted by start.
+    """
+    busy = np.flatnonzero(students["rate"] > np.quantile(students["rate"], 0.9))
+    pairs = rng.choice(busy, (FRIENDS, 2), replace=False) if len(busy) >= 2 * FRIENDS else np.zeros((0, 2), int)
+    restroom = np.array(["Restroom" in room for room in rooms])
+    start, end, day = passes["start"], passes["end"], passes["start"] // 86_400
+    block = np.searchsorted([_minutes(begin) * 60 for _, begin, _ in BELL_SCHEDULE], start % 86_400, "right") - 1
+    moved = []
+    for first, second in pairs.tolist():
+        moved.append(0)
+        mine = {}  # (day, block) -> the first friend's first pass then
+        for k in np.flatnonzero(passes["student"] == first).tolist():
+            mine.setdefault((day[k], block[k]), k)
+        for k in np.flatnonzero(passes["student"] == second).tolist():
+            other = mine.pop((day[k], block[k]), None)
+            if other is None or not restroom[passes["destination"][other]] or end[other] <= start[other]:
+                continue
+            _, begin, finish = BELL_SCHEDULE[block[k]]
+            window = (day[k] * 86_400 + (_minutes(begin) + QUIET_MINUTES) * 60,
+                      day[k] * 86_400 + (_minutes(finish) - QUIET_MINUTES) * 60)
+            start[k] = np.clip(start[other] + rng.integers(-90, 91), *window)
+            end[k] = start[k] + max(120, end[other] - start[other] + int(rng.integers(-60, 61)))
+            passes["destination"][k] = passes["destination"][other]
+            passes["ended"][[k, other]] = True
+            moved[-1] += 1
+    order = np.argsort(start, kind="stable")
+    for key, values in passes.items():
+        passes[key] = values[order]
+    return [pairs[k].tolist() for k in np.argsort(-np.array(moved, int), kind="stable")]
+
+
+def _keep_apart_table(friends, students) -> pa.Table:
+    """keep_apart.csv: the friends who met most under an order (so they show in Keep-apart meetings), and a
+    second order keeping two other students apart."""
+    ids = students["id"]
+    rows = [("order-1", ids[k]) for k in friends[0]] if friends else []
+    others = [k for k in range(len(ids)) if not any(k in pair for pair in friends)][:2]
+    rows += [("order-2", ids[k]) for k in others]
+    return pa.table({"group": [row[0] for row in rows], "student_id": [row[1] for row in rows]})
 
 
 def _destinations(rng, lunch, origin, rooms):

@@ -66,6 +66,8 @@ def csv_bytes(table: pd.DataFrame, columns=None, *, labels=False) -> bytes:
 def _csv_values(column: Column, values: pd.Series) -> pd.Series:
     if column.kind == "minutes":
         return values.round(1)
+    if column.kind == "datetime":  # the file's date format would drop the time of day
+        return values.dt.strftime("%Y-%m-%d %H:%M:%S")
     if column.kind in ("text", "mixed") and not pd.api.types.is_numeric_dtype(values):
         return values.map(neutralise, na_action="ignore")
     return values

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import bells, grades
+from . import bells, grades, keepapart
 from .columns import has_year
 from .errors import PasskitError
 from .readers import LINE, MALFORMED, TOO_LONG, read_passes, read_table
@@ -103,6 +103,7 @@ def build(files: dict, timezone: str, column_map, out: Path, progress=None, repl
         _with_dedicated_kiosks(con, _side_table(con, files.get("staff"), STAFF, column_map)).write_parquet(
             str(tmp / "staff.parquet"))
         bells.write_cache(schedule, tmp)
+        keepapart.write(files.get("keep_apart"), column_map, tmp)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if expected is not None:
             _check_unchanged(files, expected)

@@ -79,7 +79,8 @@ class RangeReport:
         if view["chart"] is not None:
             pieces.append(self._chart(name, view["chart"]))
         elif view["has_chart"]:  # listed rooms and staff still have rows, all zero: no chart of nothing
-            pieces.append(HTML('<p class="passkit-empty">No passes in this range.</p>'))
+            nothing = "No passes" if any(column in table for column in PASS_COLUMNS) else "Nothing to draw"
+            pieces.append(HTML(f'<p class="passkit-empty">{nothing} in this range.</p>'))
         pieces.append(HTML(table_html(shown_table(name, table, view["labels"]))))
         if name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
             idle = table[table["total_passes"] == 0]
@@ -164,10 +165,10 @@ class Shown:
 
 
 def has_passes(table: pd.DataFrame) -> bool:
+    """Whether a chart of `table` shows something: passes counted, or rows of a report counting something
+    else (encounters)."""
     counts = [column for column in PASS_COLUMNS if column in table]
-    if not counts:  # a list of passes (Long Passes): a row is a pass
-        return len(table) > 0
-    return any(table[column].sum() > 0 for column in counts)
+    return any(table[column].sum() > 0 for column in counts) if counts else not table.empty
 
 
 # ---- tables as an admin reads them ----------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Callable
 # What a report can appear in. "page" is an audit page (a notebook run by papermill; its chart as PNG).
 OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
 KINDS = ("int", "float", "minutes", "text", "date", "datetime", "bool", "mixed")
-BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing")  # in page order
+BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing", "passkit.encounters")  # in page order
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Option:
     name: str
     default: object
     help: str
+    minimum: float | None = None  # the least value that makes sense (checked when a range is opened)
 
     @property
     def flag(self) -> str:

@@ -3,8 +3,8 @@
 EXPORT_SUFFIXES = (".csv", ".xlsx")
 # Files of these names (any case, .csv or .xlsx) are never read as passes. The first four are read
 # for what they hold; the others are reserved for school settings.
-SIDE_FILES = ("rooms", "roster", "users", "staff", "bells", "exempt", "keep_apart")
-READ_SIDE_FILES = SIDE_FILES[:5]  # read with the passes, into the cache
+SIDE_FILES = ("rooms", "roster", "users", "staff", "bells", "keep_apart", "exempt")
+READ_SIDE_FILES = SIDE_FILES[:6]  # read with the passes, into the cache (exempt.csv is read on every load)
 # What `passkit report` writes: never passes, even when it lands in the data folder.
 # What `passkit report` writes besides one CSV per registered report (`data.is_passkit_output`).
 PASSKIT_OUTPUTS = ("rejected", "load_summary", "reports")

@@ -31,6 +31,7 @@ class SparkPassData:
     spark: object = field(default=None, repr=False)
     bells: object = field(default=None, repr=False)  # the cache's bells.csv (a passkit.bells.Schedule), if any
     summary: dict = field(default_factory=dict, repr=False)  # the cache's load summary, when there is one
+    keep_apart: object = field(default=None, repr=False)  # keep_apart.csv's rows (pandas), when there are some
     engine = "spark"  # Tables refuses the reports that do not run here
 
     @property
@@ -55,8 +56,11 @@ def load(path, spark=None) -> SparkPassData:
         frames = {name: spark.read.parquet(str(cache / f"{name}.parquet"))
                   for name in ("passes", "students", "rooms", "staff")}
         summary = json.loads((cache / "summary.json").read_text()) if (cache / "summary.json").is_file() else {}
+        from . import keepapart
+
         return SparkPassData(**{name: nw.from_native(frame) for name, frame in frames.items()}, spark=spark,
-                             summary=summary, bells=from_cache(cache))
+                             summary=summary, bells=from_cache(cache),
+                             keep_apart=keepapart.load(cache))
     if "://" not in location and not cache.exists():
         raise PasskitError("no Parquet found", file=cache)
     return SparkPassData(nw.from_native(spark.read.parquet(location)), spark=spark)

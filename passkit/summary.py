@@ -62,6 +62,8 @@ def headline(tables) -> pd.DataFrame:
         from .timing import headline as time_out  # here: importing it first would register its reports first
 
         rows += time_out(tables)
+    if "keep_apart_meetings" not in tables.unavailable:  # only when the data folder has a keep_apart.csv
+        rows.append(("Keep-apart meetings", len(tables.get("keep_apart_meetings"))))
     return pd.DataFrame(rows, columns=["Figure", "Value"])
 
 

@@ -122,6 +122,9 @@ def _options(given: dict) -> dict:
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise PasskitError(f"unknown report option '{unknown[0]}' (options: {', '.join(known) or 'none'})")
+    for name, value in given.items():
+        if known[name].minimum is not None and not value >= known[name].minimum:
+            raise PasskitError(f"{known[name].flag} must be at least {known[name].minimum}, not {value}")
     return {name: option.default for name, option in known.items()} | given
 
 

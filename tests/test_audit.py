@@ -110,7 +110,7 @@ def test_the_manifest_records_parameters_inputs_rows_versions_and_runs(done, dem
         "period": "2026-01-05 to 2026-03-27", "start": "2026-01-05", "end": "2026-03-27", "columns": "",
         "parameters_file": "", "options": {}}
     inputs = {item["file"]: item for item in manifest["inputs"]}
-    assert sorted(inputs) == ["bells.csv", "passes.csv", "rooms.csv", "roster.csv", "staff.csv"]
+    assert sorted(inputs) == ["bells.csv", "keep_apart.csv", "passes.csv", "rooms.csv", "roster.csv", "staff.csv"]
     for name, item in inputs.items():
         content = (demo_folder / name).read_bytes()
         assert item == {"file": name, "bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}

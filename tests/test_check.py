@@ -32,7 +32,8 @@ def test_a_smartpass_folder(tmp_path, capsys):
     assert lines[6] == "Passes: 3 rows read: 2 kept, 0 duplicates dropped, 1 rejected"
     assert lines[4:6] == ["  rooms.csv: read as rooms", "  bells.csv: read as bells"]
     assert "  columns no export has: created_by, issuer, kiosk_mode, pass_id, pass_type" in lines
-    assert "  available: " + ", ".join(name for name in registry.names() if name != "staff_usage") in lines
+    unavailable = ("staff_usage", "keep_apart_meetings")
+    assert "  available: " + ", ".join(name for name in registry.names() if name not in unavailable) in lines
     assert "  unavailable: staff_usage (the export has no creator or issuer column)" in lines
     assert lines[-2:] == ["Rejected rows (the first 1 of 1; `passkit report` writes all to rejected.csv)",
                           "  SmartPass-PassSearch.csv line 4: missing destination"]
@@ -62,7 +63,8 @@ def test_a_folder_without_exports_is_one_line(tmp_path, capsys):
 
 
 def test_report_availability(tmp_path):
-    no_bells = {"passes_by_period": "the data folder has no bells.csv"}
+    no_bells = {"passes_by_period": "the data folder has no bells.csv",
+                "keep_apart_meetings": "the data folder has no keep_apart.csv"}
     write_csv(tmp_path / "own" / "passes.csv", [pass_row(1)])
     assert check.report_availability(passkit.load(tmp_path / "own", cache_dir=tmp_path / "c")) == no_bells
     header = [h for h in HEADER if h != "issuer"]

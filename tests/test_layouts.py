@@ -85,15 +85,13 @@ def test_reports_from_an_export_without_creator_or_pass_type(tmp_path, capsys):
     assert tables["passes_by_grade"].values.tolist() == [["9", 2]]
     assert "staff_usage" not in tables  # not a table of zeros: the report is not made
     assert staff_usage_of(data.passes).empty  # and its code does not crash on null creators, issuers, pass types
-    assert check.report_availability(data) == {"staff_usage": "the export has no creator or issuer column",
-                                               "passes_by_period": "the data folder has no bells.csv"}
+    assert check.report_availability(data)["staff_usage"] == "the export has no creator or issuer column"
     code = main(["report", "--data", str(tmp_path / "d"), "--start", "2026-03-01", "--end", "2026-03-31",
                  "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c")])
     assert code == 0 and "2 passes from 2026-03-01" in capsys.readouterr().out
     summary = json.loads((tmp_path / "o" / "load_summary.json").read_text())
     assert summary["columns_missing"] == ["created_by", "issuer", "kiosk_mode", "pass_id", "pass_type"]
-    assert summary["unavailable"] == {"staff_usage": "the export has no creator or issuer column",
-                                      "passes_by_period": "the data folder has no bells.csv"}
+    assert summary["unavailable"] == check.report_availability(data)  # and no side file: bells, keep_apart
     assert not (tmp_path / "o" / "staff_usage.csv").exists()
 
 
@@ -229,10 +227,10 @@ def test_every_csv_and_xlsx_but_side_files_and_outputs_is_read_as_passes(tmp_pat
 
     files = find_files(tmp_path / "d")
     assert [p.name for p in files["passes"]] == ["April export.CSV", "march.csv"]
-    assert sorted(name for name, _ in files["ignored"]) == ["keep_apart.csv", "passes_by_grade.csv",
-                                                            "rejected.csv", "reports-2026-01-05-to-2026-03-27.xlsx"]
+    assert sorted(name for name, _ in files["ignored"]) == ["passes_by_grade.csv", "rejected.csv",
+                                                            "reports-2026-01-05-to-2026-03-27.xlsx"]
     assert files["roster"].name == "Roster.csv" and files["exempt"].name == "exempt.csv"
-    assert files["bells"].name == "bells.csv"
+    assert files["bells"].name == "bells.csv" and files["keep_apart"].name == "keep_apart.csv"
 
 
 def test_a_column_map_still_overrides_detection(tmp_path):

@@ -269,7 +269,8 @@ def test_report_command_writes_every_output(folder, tmp_path, capsys):
     assert code == 0 and "rejected 1 rows" in out
     names = sorted(p.name for p in (tmp_path / "o").iterdir())
     summary = json.loads((tmp_path / "o" / "load_summary.json").read_text())
-    assert summary["unavailable"] == {"passes_by_period": "the data folder has no bells.csv"}
+    assert summary["unavailable"] == {"passes_by_period": "the data folder has no bells.csv",
+                                      "keep_apart_meetings": "the data folder has no keep_apart.csv"}
     assert names == sorted([f"{r}.csv" for r in registry.names("csv") if r not in summary["unavailable"]] + [
         "rejected.csv", "load_summary.json", "reports-2026-01-05-to-2026-01-05.xlsx", folders.MARKER])
     assert "Not made: Passes by Period, because the data folder has no bells.csv." in out

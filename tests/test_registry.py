@@ -96,6 +96,7 @@ def test_reports_needing_missing_columns_say_why(demo_data):
     class WithoutStaff:  # what a SmartPass export gives: no creator, issuer or pass type
         passes, students, rooms, staff = demo_data.passes, demo_data.students, demo_data.rooms, demo_data.staff
         bells = demo_data.bells
+        keep_apart = demo_data.keep_apart
         columns_missing = frozenset({"created_by", "issuer", "pass_type", "pass_id"})
 
     tables = Tables(WithoutStaff(), "2026-01-05", "2026-03-27")

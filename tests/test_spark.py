@@ -53,6 +53,22 @@ def test_spark_gives_duckdbs_tables_for_a_district(spark, demo_district):
                                                                                           schools=schools))
 
 
+def test_spark_gives_duckdbs_encounters_keep_apart_meetings_and_contacts(spark, demo_district):
+    from passkit import encounters, spark as passkit_spark
+
+    data = passkit_spark.load(demo_district.cache, spark)
+    assert data.keep_apart is not None, "keep_apart.csv travels in the cache"
+    rule = {"meet_minutes": 0, "min_encounters": 1}
+    for name in ("encounters", "encounters_by_week", "keep_apart_meetings"):
+        compute = registry.analyst_function(registry.get(name))
+        pd.testing.assert_frame_equal(compute(data, *Q3, **rule), compute(demo_district, *Q3, **rule),
+                                      check_exact=True, obj=name)
+    student = encounters.encounters(demo_district, *Q3).iloc[0]
+    pd.testing.assert_frame_equal(
+        encounters.contacts(data, student["student_a"], *Q3, school=student["school"], degree=2),
+        encounters.contacts(demo_district, student["student_a"], *Q3, school=student["school"], degree=2))
+
+
 def test_a_plain_parquet_path_of_passes(spark, demo_district, tmp_path):
     from passkit import spark as passkit_spark
 
