@@ -18,7 +18,7 @@ from pathlib import Path
 import narwhals as nw
 import pandas as pd
 
-from . import charts, exports, registry, reports, summary
+from . import charts, exports, registry, summary
 from .tables import collect
 
 SCREEN_FORMAT = 1  # bump when a screen's shape changes (stored screens of another format are not read)
@@ -31,14 +31,8 @@ def formats(entry) -> tuple[str, ...]:
 
 
 def note(entry) -> str:
-    hint = {"graph": "", "table": " Click a column title to sort; click again to reverse."}[entry.kind]
-    if entry.name == "passes_by_student":
-        hint = " Point at a dot to see who it is; click it for their passes."
-    elif entry.name == "frequent_flyers":
-        hint = " Click a bar for the student's passes."
-    elif entry.name == "room_usage":
-        hint += " Click a room for its busiest times and students."
-    return entry.description + hint
+    sorting = " Click a column title to sort; click again to reverse." if entry.kind == "table" else ""
+    return entry.description + sorting + (" " + entry.hint if entry.hint else "")
 
 
 def sections() -> list[dict]:
@@ -107,7 +101,7 @@ def screen(tables) -> dict:
 
 def section(entry, tables) -> dict:
     table = tables.get(entry.name)
-    found = {"state": "shown", "summary": describe(entry.name, table, tables), "rows_total": len(table)}
+    found = {"state": "shown", "summary": entry.sentence(table), "rows_total": len(table)}
     if entry.kind == "graph" and entry.chart is not None:
         drawn = drawn_table(entry, table)
         found["spec"] = screen_spec(entry, drawn, found["summary"])
@@ -115,16 +109,16 @@ def section(entry, tables) -> dict:
         if len(drawn) < len(table):
             found["sampled"] = (f"Showing {len(drawn):,} of {len(table):,} students: every outlier and an even "
                                 "sample of the others. The table and the downloads have them all.")
-        if entry.name == "passes_by_student":
-            found["explain"] = outlier_words(table)
+        if entry.explain:
+            found["explain"] = entry.explain(table)
     else:
         found.update(table_view(entry, table))
     return found
 
 
 def drawn_table(entry, table: pd.DataFrame) -> pd.DataFrame:
-    """The rows a report's chart draws: every row, but a sample of a district's students."""
-    return charts.plotted_students(table) if entry.name == "passes_by_student" else table
+    """The rows a report's chart draws: every row, or the sample it declares (a district's students)."""
+    return entry.sample(table) if entry.sample else table
 
 
 def screen_spec(entry, drawn: pd.DataFrame, description: str) -> dict:
@@ -285,72 +279,6 @@ def has_end_times(data) -> bool:
 def _tile(key, label, number, detail, unit="") -> dict:
     value = "–" if number is None else (f"{number:,}" if isinstance(number, int) else f"{number:,.1f}") + unit
     return {"key": key, "label": label, "value": value, "number": number, "detail": detail, "change": None}
-
-
-def describe(name: str, table: pd.DataFrame, tables) -> str:
-    """One sentence saying what a report's chart or table shows: its text alternative."""
-    words = DESCRIPTIONS.get(name)
-    if words and len(table):
-        return words(table)
-    entry = registry.get(name)
-    return f"{entry.title}, {len(table):,} row{'s' * (len(table) != 1)}: {entry.description}"
-
-
-def _daily_words(table):
-    per_day = table.groupby("date")["passes"].sum()
-    busiest = pd.Timestamp(per_day.idxmax())
-    total = int(per_day.sum())
-    return (f"{total:,} passes over {len(per_day):,} school days, about {total / len(per_day):,.0f} a day; the busiest "
-            f"day was {busiest:%a %b} {busiest.day}, {busiest.year} with {int(per_day.max()):,}.")
-
-
-def _grade_words(table):
-    most, least = table.loc[table["passes"].idxmax()], table.loc[table["passes"].idxmin()]
-    total = int(table["passes"].sum())
-    text = f"Grade {most['grade']} has the most passes: {int(most['passes']):,} of {total:,}"
-    return text + (f"; grade {least['grade']} the fewest, {int(least['passes']):,}." if len(table) > 1 else ".")
-
-
-def _student_words(table):
-    outliers = int(table["outlier"].sum())
-    return (f"{len(table):,} students had a pass, from {int(table['passes'].min()):,} to {int(table['passes'].max()):,} "
-            f"passes each; {outliers:,} {'is an outlier' if outliers == 1 else 'are outliers'} in their grade.")
-
-
-def _room_words(table):
-    to, out = table.loc[table["passes_to"].idxmax()], table.loc[table["passes_from"].idxmax()]
-    return (f"{len(table):,} rooms. The busiest destination is {to['room']} ({int(to['passes_to']):,} passes); "
-            f"students leave {out['room']} most ({int(out['passes_from']):,}).")
-
-
-def _staff_words(table):
-    active = table[table["total_passes"] > 0]
-    if not len(active):
-        return f"{len(table):,} staff listed; none created a pass in this range."
-    top = active.iloc[0]
-    return (f"{len(active):,} staff members and kiosks created passes; {top['issuer']} created the most, "
-            f"{int(top['total_passes']):,}.")
-
-
-def _flyer_words(table):
-    return (f"The {len(table):,} students with the most passes: from {int(table['passes'].min()):,} to "
-            f"{int(table['passes'].max()):,} passes, {table['minutes_out'].sum():,.0f} minutes out of class in all.")
-
-
-DESCRIPTIONS = {"daily_passes": _daily_words, "passes_by_grade": _grade_words, "passes_by_student": _student_words,
-                "room_usage": _room_words, "staff_usage": _staff_words, "frequent_flyers": _flyer_words}
-
-
-def outlier_words(table: pd.DataFrame) -> list[str]:
-    """How a student becomes an outlier, in words, with each grade's figures for this range."""
-    lines = ["Within each grade, Q1 is the pass count a quarter of its students are at or below, and Q3 the "
-             "count three quarters are at or below; half the grade is between them. A student is an outlier "
-             "when their passes exceed Q3 by more than 1.5 times that middle spread (Q3 − Q1)."]
-    for row in reports.grade_quartiles(table).itertuples(index=False):
-        grade = "Students with no grade" if row.grade == "Unknown" else f"Grade {row.grade}"
-        lines.append(f"{grade}: half of its {row.students:,} students had {row.q1:g} to {row.q3:g} passes, so more "
-                     f"than {row.fence:g} is an outlier ({row.outliers:,} student{'s' * (row.outliers != 1)}).")
-    return lines
 
 
 # ---- drill-downs -----------------------------------------------------------------------------------

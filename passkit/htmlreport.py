@@ -65,7 +65,7 @@ def write_index(audit, context: dict):
     """index.html: the headline figures, a card per report, data quality, schools and every file."""
     from .exports import write_text
     from .notebook import cell_text
-    from .summary import IN_RANGE, QUALITY, part
+    from .summary import IN_RANGE, NAME, QUALITY, part
 
     folder = audit.staging
     summary = _summary_table(audit)
@@ -74,7 +74,7 @@ def write_index(audit, context: dict):
     note = (f"{counts.get('Rows read', 0):,} rows read, {counts.get('Rows rejected', 0):,} rejected, "
             f"{counts.get('Duplicate rows dropped', 0):,} duplicates dropped")
     pages = [{**link, "image": link["name"] + ".png" if (folder / f"{link['name']}.png").is_file() else "",
-              "blurb": registry.get(link["name"]).description, "note": note if link["name"] == "audit_summary"
+              "blurb": registry.get(link["name"]).description, "note": note if link["name"] == NAME
               else "", "unavailable": audit_unavailable(audit).get(link["name"], "")}
              for link in context["nav"]]
     tiles = [{"label": figure, "value": cell_text(value)} for figure, value in part(summary, IN_RANGE).itertuples(
@@ -116,7 +116,9 @@ def audit_unavailable(audit) -> dict:
 def _summary_table(audit):
     import pandas as pd
 
-    return pd.read_pickle(audit.results / "audit_summary.pickle")
+    from .summary import NAME
+
+    return pd.read_pickle(audit.results / f"{NAME}.pickle")
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import registry
-from .summary import DATE_FORMAT, IN_RANGE, QUALITY, part
+from .summary import DATE_FORMAT, NAME
 
 SHOWN_ROWS = 25  # rows shown before "show all"
 PAGE_ROWS = 1000  # at most this many under "show all": a district's 60,000 students belong in the CSV, not a page
@@ -72,21 +72,12 @@ class RangeReport:
     def _pieces(self, name: str, view: dict, table: pd.DataFrame) -> list:
         from IPython.display import HTML
 
-        if name == "audit_summary":
-            return [HTML(table_html(part(table, IN_RANGE), title="In this range")),
-                    HTML(table_html(part(table, QUALITY), title="Data quality of the whole export"))]
         pieces = []
         if view["chart"] is not None:
             pieces.append(self._chart(name, view["chart"]))
         elif view["has_chart"]:  # listed rooms and staff still have rows, all zero: no chart of nothing
-            nothing = "No passes" if any(column in table for column in PASS_COLUMNS) else "Nothing to draw"
-            pieces.append(HTML(f'<p class="passkit-empty">{nothing} in this range.</p>'))
-        pieces.append(HTML(table_html(shown_table(name, table, view["labels"]))))
-        if name == "staff_usage" and (table["total_passes"] == 0).any():  # else they hide at the bottom
-            idle = table[table["total_passes"] == 0]
-            pieces.append(HTML(table_html(shown_table(name, idle, view["labels"]),
-                                          title="Listed staff with no passes in this range")))
-        return pieces
+            pieces.append(HTML('<p class="passkit-empty">No passes in this range.</p>'))
+        return pieces + [HTML(html) for html in view["tables"]]
 
     def _chart(self, name: str, spec: dict):
         """The chart as a display object. In an audit its PNG goes to the results folder for the audit's
@@ -102,7 +93,7 @@ class RangeReport:
         return Shown(bundle)
 
     def show_summary(self):
-        self.show("audit_summary")
+        self.show(NAME)
 
 
 def describe(entry, table: pd.DataFrame | None) -> dict:
@@ -112,8 +103,10 @@ def describe(entry, table: pd.DataFrame | None) -> dict:
     from . import charts
 
     drawn = entry.chart is not None and table is not None and has_passes(table)
-    return {"title": entry.title, "guidance": entry.guidance, "labels": entry.labels, "has_chart": entry.chart is not None,
-            "chart": charts.as_spec(entry.draw(table)) if drawn else None}
+    shown = entry.shown(table) if table is not None else []
+    return {"title": entry.title, "guidance": entry.guidance, "has_chart": entry.chart is not None,
+            "chart": charts.as_spec(entry.draw(table)) if drawn else None,
+            "tables": [table_html(labelled(part, entry.labels), title=caption) for caption, part in shown]}
 
 
 def open_range(data_dir, start, end, *, timezone="America/Chicago", schools=(), label="", cache_dir="",
@@ -173,18 +166,16 @@ def has_passes(table: pd.DataFrame) -> bool:
 
 # ---- tables as an admin reads them ----------------------------------------------------------------
 
-def shown_table(name: str, table: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
-    """The report as displayed: daily passes one row per day with a column per grade, readable headers."""
-    if name == "daily_passes" and not table.empty:
-        from .grades import sort_key
-
-        wide = table.pivot_table(index="date", columns="grade", values="passes", aggfunc="sum", fill_value=0)
-        wide = wide[sorted(wide.columns, key=sort_key)]
-        wide.columns = [f"Grade {g}" for g in wide.columns]
-        wide["Total"] = wide.sum(axis=1)
-        table = wide.reset_index()
+def labelled(table: pd.DataFrame, labels: dict | None = None) -> pd.DataFrame:
+    """The table with the headers a principal reads (a report's column labels)."""
     labels = labels or registry.labels()
     return table.rename(columns=lambda c: labels.get(c, c))
+
+
+def shown_table(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """Report `name`'s main table as its page shows it, labelled (Daily Passes: a row per day)."""
+    entry = registry.get(name)
+    return labelled(entry.shown(table)[0][1], entry.labels)
 
 
 def table_html(table: pd.DataFrame, title: str = "", rows: int = SHOWN_ROWS, most: int = PAGE_ROWS) -> str:

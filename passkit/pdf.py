@@ -37,11 +37,12 @@ TEMPLATE = "printable.html.j2"
 def html(audit, paper: str = "letter") -> str:
     """The printable report of a finished audit folder (its charts moved in, its tables in audit.results)."""
     from .htmlreport import _environment, _span
+    from . import summary as summary_module
     from .notebook import cell_text, shown_table, table_html
     from .summary import IN_RANGE, QUALITY, part
 
     folder = audit.staging
-    summary = pd.read_pickle(audit.results / "audit_summary.pickle")
+    summary = pd.read_pickle(audit.results / f"{summary_module.NAME}.pickle")
     tiles = [{"label": figure, "value": cell_text(value)} for figure, value in
              part(summary, IN_RANGE).itertuples(index=False)]
     quality = [{"label": figure, "value": cell_text(value)} for figure, value in
@@ -49,7 +50,7 @@ def html(audit, paper: str = "letter") -> str:
     unavailable = _unavailable(audit)
     pages = []
     for run in audit.runs:
-        if run.name == "audit_summary":
+        if run.name == summary_module.NAME:
             continue
         entry = registry.get(run.name)
         page = {"title": entry.title, "description": entry.description, "failed": run.status != "ok",
@@ -57,7 +58,7 @@ def html(audit, paper: str = "letter") -> str:
         pickle = audit.results / f"{run.name}.pickle"
         if not page["unavailable"] and pickle.is_file():
             table = pd.read_pickle(pickle)
-            shown = shown_table(run.name, table, entry.labels)
+            shown = shown_table(run.name, table)
             page["table"] = table_html(shown.head(TOP_ROWS))
             if len(shown) > TOP_ROWS:
                 page["note"] = f"The first {TOP_ROWS} of {len(shown):,} rows; all of them are in {run.name}.csv."

@@ -75,6 +75,12 @@ class Report:
     options: tuple[Option, ...] = ()
     spark: bool = True  # whether it runs on the Spark engine (else refused there with a one-line message)
     singles_out: bool = False  # lists individual students as findings (top lists, long passes): never exempt ones
+    # How the front-ends show it, beyond its chart and table (all optional):
+    tables: Callable | None = field(default=None, repr=False)  # table -> [(caption, table)] a page shows
+    words: Callable | None = field(default=None, repr=False)  # table -> one sentence: the chart's text alternative
+    explain: Callable | None = field(default=None, repr=False)  # table -> sentences explaining how to read it
+    sample: Callable | None = field(default=None, repr=False)  # table -> the rows its chart draws, when fewer
+    hint: str = ""  # what clicking does in the dashboard ("Click a room for ...")
 
     def __post_init__(self):
         unknown = set(self.outputs) - OUTPUTS
@@ -82,6 +88,16 @@ class Report:
             raise ValueError(f"report {self.name}: unknown outputs {sorted(unknown)}")
         if self.kind not in ("graph", "table"):
             raise ValueError(f"report {self.name}: kind is 'graph' or 'table'")
+
+    def shown(self, table) -> list:
+        """[(caption, table)] as a page shows the report: `tables` when declared, else the table itself."""
+        return self.tables(table) if self.tables else [("", table)]
+
+    def sentence(self, table) -> str:
+        """One sentence saying what the report shows for `table` (a chart's text alternative)."""
+        if self.words and len(table):
+            return self.words(table)
+        return f"{self.title}, {len(table):,} row{'s' * (len(table) != 1)}: {self.description}"
 
     @property
     def labels(self) -> dict[str, str]:

@@ -27,7 +27,7 @@ STUDENT = (Column("student_id", "Student ID", "text"), Column("student_name", "S
     title="Daily Passes",
     description="Passes per grade on each school day: look for steady use, slides and spikes.",
     columns=[Column("date", "Date", "date"), GRADE, PASSES],
-    chart="daily_passes",
+    chart="daily_passes", tables=lambda table: _daily_wide(table), words=lambda table: _daily_words(table),
     guidance="""\
 - **Steady lines are the goal.** Similar counts from week to week mean passes are being used the same way across the building.
 - **A slow slide over several weeks** usually means staff or students have stopped logging every trip, not that students stay
@@ -44,7 +44,7 @@ def daily_passes(tables) -> pd.DataFrame:
     title="Total Passes by Grade",
     description="Each grade's passes, to compare with your school's usual pattern.",
     columns=[GRADE, PASSES],
-    chart="passes_by_grade",
+    chart="passes_by_grade", words=lambda table: _grade_words(table),
     guidance="""\
 - Some grades always use more passes than others (younger students often do). Learn your school's usual pattern and watch for
   a grade that **moves away from it** between audits.
@@ -59,7 +59,8 @@ def passes_by_grade(tables) -> pd.DataFrame:
     title="Total Passes by Student",
     description="Every student as a dot; outliers in red, named on hover.",
     columns=[*STUDENT, Column("outlier", "Outlier", "bool")],
-    chart="passes_by_student",
+    chart="passes_by_student", words=lambda table: _student_words(table), explain=lambda table: outlier_words(table),
+    sample=lambda table: _plotted(table), hint="Point at a dot to see who it is; click it for their passes.",
     guidance="""\
 - **Single red dots** are individual students to talk with; the Frequent Flyers page lists them with their minutes out of class.
 - **A whole grade sitting high, or a cluster of dots** well above the rest, points to a grade-level habit rather than a few
@@ -79,7 +80,8 @@ def passes_by_student(tables) -> pd.DataFrame:
     description="The busiest destinations and the rooms students leave most.",
     columns=[Column("room", "Room", "text"), Column("folder", "Room folder", "text"),
              Column("passes_from", "Passes from this room", "int"), Column("passes_to", "Passes to this room", "int")],
-    chart="room_usage", kind="table",
+    chart="room_usage", kind="table", words=lambda table: _room_words(table),
+    hint="Click a room for its busiest times and students.",
     guidance="""\
 - **Busiest destinations** are the hot spots: restrooms, lockers, places where students meet up. A lower *max passes to this
   room* limit eases crowding there, and hall supervision can move to where the traffic is.
@@ -96,7 +98,8 @@ def room_usage(tables) -> pd.DataFrame:
     description="Now and scheduled passes created by each teacher and kiosk.",
     columns=[Column("issuer", "Staff member / kiosk", "text"), Column("total_passes", "Total passes", "int"),
              Column("now_passes", "Now passes", "int"), Column("scheduled_passes", "Scheduled passes", "int")],
-    chart="staff_usage", kind="table", needs=("created_by", "issuer"),
+    chart="staff_usage", kind="table", needs=("created_by", "issuer"), tables=lambda table: _staff_tables(table),
+    words=lambda table: _staff_words(table),
     guidance="""\
 - **Staff with few or no passes** may not be using the system, which leaves gaps in every other report; they may need a
   refresher, or a kiosk placed where students can see and reach it.
@@ -117,7 +120,7 @@ def staff_usage(tables) -> pd.DataFrame:
     description="The students with the most passes, with minutes out of class.",
     columns=[*STUDENT, Column("minutes_out", "Minutes out", "minutes")],
     chart="frequent_flyers", options=(Option("top", FREQUENT_FLYERS, "students listed in Frequent Flyers"),),
-    singles_out=True,
+    singles_out=True, words=lambda table: _flyer_words(table), hint="Click a bar for the student's passes.",
     guidance="""\
 - Many passes with **few minutes** (quick restroom trips) reads differently from fewer passes with **many minutes out**.
 - Check whether the same names appear audit after audit, and whether they cluster in one grade (see Total Passes by Student).
@@ -311,3 +314,85 @@ def _by_grade(counts: pd.DataFrame) -> pd.DataFrame:
     levels = sorted(totals, key=lambda g: (grade_levels.sort_key(g), g))
     return pd.DataFrame({"grade": pd.Series(levels, dtype="str"),
                          "passes": pd.Series([totals[g] for g in levels], dtype="int64")})
+
+
+# ---- how the pages show them: shapes and sentences (registered with each report) -----------------------
+
+def _daily_wide(table: pd.DataFrame) -> list:
+    """Daily Passes as a page shows it: one row per day, a column per grade and the day's total."""
+    if table.empty:
+        return [("", table)]
+    wide = table.pivot_table(index="date", columns="grade", values="passes", aggfunc="sum", fill_value=0)
+    wide = wide[sorted(wide.columns, key=grade_levels.sort_key)]
+    wide.columns = [f"Grade {g}" for g in wide.columns]
+    wide["Total"] = wide.sum(axis=1)
+    return [("", wide.reset_index())]
+
+
+def _staff_tables(table: pd.DataFrame) -> list:
+    """Staff Usage, then the listed staff with no passes (else they hide at the bottom)."""
+    idle = table[table["total_passes"] == 0]
+    return [("", table)] + ([("Listed staff with no passes in this range", idle)] if len(idle) else [])
+
+
+def _plotted(table: pd.DataFrame) -> pd.DataFrame:
+    from .charts import plotted_students
+
+    return plotted_students(table)
+
+
+def _daily_words(table):
+    per_day = table.groupby("date")["passes"].sum()
+    busiest = pd.Timestamp(per_day.idxmax())
+    total = int(per_day.sum())
+    return (f"{total:,} passes over {len(per_day):,} school days, about {total / len(per_day):,.0f} a day; the busiest "
+            f"day was {busiest:%a %b} {busiest.day}, {busiest.year} with {int(per_day.max()):,}.")
+
+
+def _grade_words(table):
+    most, least = table.loc[table["passes"].idxmax()], table.loc[table["passes"].idxmin()]
+    total = int(table["passes"].sum())
+    text = f"Grade {most['grade']} has the most passes: {int(most['passes']):,} of {total:,}"
+    return text + (f"; grade {least['grade']} the fewest, {int(least['passes']):,}." if len(table) > 1 else ".")
+
+
+def _student_words(table):
+    outliers = int(table["outlier"].sum())
+    return (f"{len(table):,} students had a pass, from {int(table['passes'].min()):,} to {int(table['passes'].max()):,} "
+            f"passes each; {outliers:,} {'is an outlier' if outliers == 1 else 'are outliers'} in their grade.")
+
+
+def _room_words(table):
+    to, out = table.loc[table["passes_to"].idxmax()], table.loc[table["passes_from"].idxmax()]
+    return (f"{len(table):,} rooms. The busiest destination is {to['room']} ({int(to['passes_to']):,} passes); "
+            f"students leave {out['room']} most ({int(out['passes_from']):,}).")
+
+
+def _staff_words(table):
+    active = table[table["total_passes"] > 0]
+    if not len(active):
+        return f"{len(table):,} staff listed; none created a pass in this range."
+    top = active.iloc[0]
+    return (f"{len(active):,} staff members and kiosks created passes; {top['issuer']} created the most, "
+            f"{int(top['total_passes']):,}.")
+
+
+def _flyer_words(table):
+    return (f"The {len(table):,} students with the most passes: from {int(table['passes'].min()):,} to "
+            f"{int(table['passes'].max()):,} passes, {table['minutes_out'].sum():,.0f} minutes out of class in all.")
+
+
+
+
+def outlier_words(table: pd.DataFrame) -> list[str]:
+    """How a student becomes an outlier, in words, with each grade's figures for this range."""
+    lines = ["Within each grade, Q1 is the pass count a quarter of its students are at or below, and Q3 the "
+             "count three quarters are at or below; half the grade is between them. A student is an outlier "
+             "when their passes exceed Q3 by more than 1.5 times that middle spread (Q3 − Q1)."]
+    for row in grade_quartiles(table).itertuples(index=False):
+        grade = "Students with no grade" if row.grade == "Unknown" else f"Grade {row.grade}"
+        lines.append(f"{grade}: half of its {row.students:,} students had {row.q1:g} to {row.q3:g} passes, so more "
+                     f"than {row.fence:g} is an outlier ({row.outliers:,} student{'s' * (row.outliers != 1)}).")
+    return lines
+
+

@@ -15,6 +15,8 @@ EXEMPT = "Exempt students with a pass"
     columns=[Column("section", "Section", "text"), Column("figure", "Figure", "text"),
              Column("value", "Value", "mixed")],
     outputs=frozenset({"csv", "xlsx", "page"}), kind="table",
+    tables=lambda table: [("In this range", part(table, IN_RANGE)),
+                          ("Data quality of the whole export", part(table, QUALITY))],
     guidance="""\
 - **Passes per day** is the number to compare with earlier audits; a drop can mean fewer trips out of class, or that passes
   stopped being logged. The Daily Passes page tells the two apart.
@@ -31,6 +33,9 @@ def audit_summary(tables) -> pd.DataFrame:
         parts.append(data_quality(tables.data.summary, tables.start, tables.end).assign(section=QUALITY))
     table = pd.concat(parts, ignore_index=True)[["section", "Figure", "Value"]]
     return table.rename(columns={"Figure": "figure", "Value": "value"})
+
+
+NAME = audit_summary.report.name  # the pages that make it their cover (index, report.pdf) find it by this
 
 
 def headline(tables) -> pd.DataFrame:

@@ -143,7 +143,7 @@ def test_outliers_are_explained_in_words_with_each_grade_s_figures():
                           "passes": [1, 2, 3, 4, 100], "outlier": [False] * 4 + [True]})
     # linear quartiles of 1,2,3,4,100: Q1 = 2, Q3 = 4, fence = 4 + 1.5 x 2 = 7
     assert reports.grade_quartiles(table).iloc[0].tolist() == ["9", 5, 2.0, 4.0, 7.0, 1]
-    lines = dashboard_data.outlier_words(table)
+    lines = reports.outlier_words(table)
     assert "Q3 by more than 1.5 times" in lines[0]
     assert lines[1] == "Grade 9: half of its 5 students had 2 to 4 passes, so more than 7 is an outlier (1 student)."
 
