@@ -25,7 +25,7 @@ import logging
 import os
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anywidget
@@ -35,6 +35,7 @@ import traitlets
 from . import grades as grade_levels
 from .errors import PasskitError
 from .folders import slug
+from .params import prior_range
 
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
@@ -51,12 +52,14 @@ MAX_KEY = 200  # characters of a student id or school name the kernel accepts fr
 
 @dataclass(frozen=True)
 class Selection:
-    """One filter state: an inclusive date range, one grade or all, one school or all."""
+    """One filter state: an inclusive date range, one grade or all, one school or all; and the range it is
+    compared with (`prior`, following from the range and the page's quarters; None: as many days before)."""
 
     start: dt.date
     end: dt.date
     grade: str | None = None
     school: str | None = None
+    prior: tuple[dt.date, dt.date] | None = field(default=None, compare=False)
 
     @property
     def grades(self) -> list[str] | None:
@@ -165,6 +168,11 @@ def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.da
             found[f"Quarter {number}{'' if quarters else ESTIMATED}"] = (begin, min(end, last))
     found["Whole year"] = (ranges[0][0], last)
     return found
+
+
+def quarter_presets(options: dict) -> list[tuple[dt.date, dt.date]]:
+    """The quarters among the presets: a quarter is compared with the one before it as the page shows them."""
+    return [span for label, span in options.items() if label.startswith("Quarter")]
 
 
 def default_preset(options: dict) -> str:
@@ -416,7 +424,7 @@ class App(widgets.VBox):
             raise PasskitError("The From date is after the To date.")
         grade = None if self.grade.value == ALL_GRADES else self.grade.value
         school = None if self.school.value == ALL_SCHOOLS else self.school.value
-        return Selection(start, end, grade, school)
+        return Selection(start, end, grade, school, prior_range(start, end, quarter_presets(self.presets)))
 
     def refresh(self):
         """Show everything for the current filters; say so while it works."""

@@ -38,15 +38,12 @@ def html(audit, paper: str = "letter") -> str:
     """The printable report of a finished audit folder (its charts moved in, its tables in audit.results)."""
     from .htmlreport import _environment, _span
     from . import summary as summary_module
-    from .notebook import cell_text, shown_table, table_html
-    from .summary import IN_RANGE, QUALITY, part
+    from .notebook import shown_table, table_html
+    from .summary import IN_RANGE, QUALITY, cards
 
     folder = audit.staging
     summary = pd.read_pickle(audit.results / f"{summary_module.NAME}.pickle")
-    tiles = [{"label": figure, "value": cell_text(value)} for figure, value in
-             part(summary, IN_RANGE).itertuples(index=False)]
-    quality = [{"label": figure, "value": cell_text(value)} for figure, value in
-               part(summary, QUALITY).itertuples(index=False)]
+    tiles, quality = cards(summary, IN_RANGE), cards(summary, QUALITY)
     unavailable = _unavailable(audit)
     pages = []
     for run in audit.runs:
