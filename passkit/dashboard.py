@@ -440,7 +440,7 @@ class App(widgets.VBox):
                 warnings.simplefilter("ignore")
                 screen = self.source.screen(selection)
             self.revision += 1
-            self.tiles.value = tiles_html(screen["tiles"])
+            self.tiles.value = tiles_html(screen["tiles"]) + findings_html(screen.get("findings"))
             for view in self.sections:
                 view.show(screen["sections"].get(view.name), selection, self.revision)
         except PasskitError as exc:
@@ -656,6 +656,17 @@ def _picked_datum(datum, widget):
     if not datum.get("student_id"):
         return None
     return ("student", datum.get("school", ""), datum["student_id"])
+
+
+def findings_html(findings: dict | None) -> str:
+    """The range's findings under the figures, each a sentence with its numbers; when there are none, the sentence
+    saying the range looks steady."""
+    if not findings:
+        return ""
+    items = "".join(f'<li class="passkit-finding {html.escape(item["severity"])}"><strong>{html.escape(item["title"])}'
+                    f'</strong> {html.escape(item["text"])}</li>' for item in findings["items"])
+    return ('<section class="passkit-findings" aria-label="Findings"><h2>Findings</h2>'
+            f'<ul>{items or "<li class=passkit-finding>" + html.escape(findings["summary"]) + "</li>"}</ul></section>')
 
 
 def tiles_html(tiles: list[dict]) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 from . import charts, exports, registry, summary
 from .tables import collect
 
-SCREEN_FORMAT = 1  # bump when a screen's shape changes (stored screens of another format are not read)
+SCREEN_FORMAT = 2  # bump when a screen's shape changes (stored screens of another format are not read)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_FILTER = 200  # characters of a table filter the kernel accepts from the page
 
@@ -96,7 +96,20 @@ def screen(tables) -> dict:
             shown[entry.name] = {"state": "empty"}
         else:
             shown[entry.name] = section(entry, tables)
-    return {"format": SCREEN_FORMAT, "passes": passes, "tiles": tiles(tables), "sections": shown}
+    return {"format": SCREEN_FORMAT, "passes": passes, "tiles": tiles(tables), "findings": findings(tables),
+            "sections": shown}
+
+
+def findings(tables) -> dict | None:
+    """The range's findings (passkit.findings): {"items": [{severity, title, text}], "summary": its sentence, which
+    says the range looks steady when there are none}; None for a range without passes."""
+    from . import findings as rules
+
+    if not tables.passes_in_range or rules.NAME in tables.unavailable:
+        return None
+    table = tables.get(rules.NAME)
+    return {"items": table[["severity", "title", "text"]].to_dict("records"),
+            "summary": registry.get(rules.NAME).sentence(table)}
 
 
 def section(entry, tables) -> dict:

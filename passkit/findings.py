@@ -29,6 +29,9 @@ Severity: "high" for keep-apart meetings and a decline (the system may not be us
 "medium" for spikes, hot spots, staff and long passes, "low" for grade drift and repeat meet-ups.
 """
 
+import json
+from pathlib import Path
+
 import narwhals as nw
 import numpy as np
 import pandas as pd
@@ -37,6 +40,7 @@ from .registry import Column, report
 from .tables import collect, listed
 
 NAME = "findings"
+FILE = f"{NAME}.json"  # written by every `passkit report` and audit folder (the report's "json" output)
 DECLINE, SPIKE, SPIKES_SHOWN, GRADE_DRIFT = 0.20, 2.0, 3, 5.0
 LIMIT_DAYS, HOT_SHARE, STAFF_FALL, STAFF_MIN = 3, 0.25, 0.5, 10
 LONG_RISE, LONG_MIN, LENGTH_MIN, REPEAT_MEETUPS = 0.5, 10, 20, 5
@@ -233,6 +237,19 @@ def keep_apart(tables) -> list[dict]:
 
 
 RULES = (decline, spike, grade_drift, hot_spot, staff_fidelity, long_passes, repeat_meetups, keep_apart)
+
+
+def read(folder) -> list[dict] | None:
+    """A folder's findings.json as [{severity, title, text}]; None when it has none (an older folder). Tolerant of
+    hand-written files: a list of plain sentences, or of objects with "title" and "text" (or "detail")."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        return None
+    items = json.loads(path.read_text(encoding="utf-8"))
+    items = items.get("findings", []) if isinstance(items, dict) else items
+    return [{"severity": str(item.get("severity", "")), "title": str(item.get("title", "")),
+             "text": str(item.get("text", item.get("detail", "")))} if isinstance(item, dict)
+            else {"severity": "", "title": str(item), "text": ""} for item in items]
 
 
 # ---- helpers --------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ def write_page(executed: Path, target: Path, *, title: str, current: str, error:
 def write_index(audit, context: dict):
     """index.html: the headline figures, a card per report, data quality, schools and every file."""
     from .exports import write_text
+    from .findings import STEADY, read as read_findings
     from .summary import IN_RANGE, NAME, QUALITY, cards, part
 
     folder = audit.staging
@@ -78,7 +79,7 @@ def write_index(audit, context: dict):
              for link in context["nav"]]
     tiles, rows = cards(summary, IN_RANGE), cards(summary, QUALITY)
     html = _environment().get_template("overview.html.j2").render(
-        **context, pages=pages, tiles=tiles, quality=rows, schools=[_school_row(s) for s in audit.schools],
+        **context, pages=pages, tiles=tiles, findings=read_findings(folder), steady=STEADY, quality=rows, schools=[_school_row(s) for s in audit.schools],
         files=_files(folder), failures=[page for page in pages if page["failed"]],
         pdf="report.pdf" if (folder / "report.pdf").is_file() else "", pdf_error=getattr(audit, "pdf_error", ""),
         workbook=_workbook(folder))
