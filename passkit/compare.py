@@ -100,3 +100,62 @@ def changes(table: pd.DataFrame) -> dict[str, str]:
     return {metric: change_words(change, pct, prior) for metric, prior, change, pct in
             table[["metric", "prior", "change", "change_pct"]].itertuples(index=False) if prior is not None
             and not pd.isna(prior)}
+
+
+# ---- rooms and staff beside the prior period -------------------------------------------------------
+
+def _beside(tables, name: str, keys: list[str], counts: list[str]) -> pd.DataFrame:
+    """Report `name`'s table with, for each count, the prior period's count and the change (blank when the exports
+    do not cover the prior period). A row only one period has counts 0 in the other; the prior period's own rows
+    follow the table's, in its order."""
+    table = tables.get(name)
+    keys = (["school"] if "school" in table else []) + keys
+    found = table[keys + counts].copy()
+    if tables.prior_covered:
+        prior = tables.prior.get(name)[keys + counts]
+        gone = prior.merge(found[keys], on=keys, how="left", indicator=True)["_merge"] == "left_only"
+        found = pd.concat([found, prior[gone.to_numpy()][keys].assign(**{count: 0 for count in counts})],
+                          ignore_index=True)
+        found = found.merge(prior, on=keys, how="left", suffixes=("", "_prior"))
+        for count in counts:
+            found[count] = found[count].astype("int64")
+            found[f"{count}_prior"] = found[f"{count}_prior"].fillna(0).astype("int64")
+            found[f"{count}_change"] = found[count] - found[f"{count}_prior"]
+    else:
+        for count in counts:
+            found[f"{count}_prior"] = found[f"{count}_change"] = pd.array([pd.NA] * len(found), "Int64")
+    return found[keys + [f"{count}{part}" for count in counts for part in ("", "_prior", "_change")]]
+
+
+@report(
+    title="Rooms Compared",
+    description="Passes from and to each room beside the prior period's, to sort by what changed most.",
+    columns=[Column("room", "Room", "text"), Column("passes_to", "Passes to this room", "int"),
+             Column("passes_to_prior", "Passes to it, prior period", "int"),
+             Column("passes_to_change", "Change in passes to it", "int"),
+             Column("passes_from", "Passes from this room", "int"),
+             Column("passes_from_prior", "Passes from it, prior period", "int"),
+             Column("passes_from_change", "Change in passes from it", "int")],
+    kind="table", outputs=frozenset({"csv", "xlsx", "dashboard"}),
+    guidance="""\
+- Sort by **change** to see where traffic moved: a restroom whose passes jumped may have become a meeting place; a room
+  whose passes fell to nothing may have stopped using the system.
+- Counts are totals: compare them knowing how many school days each period had (the comparison's *Days with passes*).""")
+def room_changes(tables) -> pd.DataFrame:
+    """Room Usage's rows and order, with the prior period's counts and the changes."""
+    return _beside(tables, "room_usage", ["room"], ["passes_to", "passes_from"])
+
+
+@report(
+    title="Staff Compared",
+    description="Passes each teacher and kiosk created beside the prior period's, to sort by what changed most.",
+    columns=[Column("issuer", "Staff member / kiosk", "text"), Column("total_passes", "Total passes", "int"),
+             Column("total_passes_prior", "Total passes, prior period", "int"),
+             Column("total_passes_change", "Change in total passes", "int")],
+    kind="table", outputs=frozenset({"csv", "xlsx", "dashboard"}), needs=("created_by", "issuer"),
+    guidance="""\
+- A large **fall** for one teacher usually means passes stopped being logged in that room, not fewer trips out.
+- A teacher new to the list (nothing in the prior period) may have started using the system, or joined the school.""")
+def staff_changes(tables) -> pd.DataFrame:
+    """Staff Usage's rows and order, with the prior period's totals and the changes."""
+    return _beside(tables, "staff_usage", ["issuer"], ["total_passes"])

@@ -146,3 +146,27 @@ def test_passkit_report_writes_the_comparison_and_findings(folder, tmp_path):
     found = json.loads((out / "findings.json").read_text())
     assert isinstance(found, list) and all(set(item) == {"kind", "severity", "title", "text", "evidence"}
                                            for item in found)
+
+
+def test_rooms_and_staff_beside_the_prior_period(folder):
+    rows = [pass_row(1, "S1", "2026-01-05T09:00:00", "2026-01-05T09:05:00", issuer="Ms. A", created_by="teacher"),
+            pass_row(2, "S1", "2026-01-06T09:00:00", "2026-01-06T09:05:00", issuer="Ms. A", created_by="teacher",
+                     destination="Nurse"),
+            pass_row(3, "S1", "2026-01-12T09:00:00", "2026-01-12T09:05:00", issuer="Mr. B", created_by="teacher")]
+    data = folder(rows, staff=(["issuer"], [["Ms. A"], ["Mr. B"]]))
+    tables = Tables(data, "2026-01-12", "2026-01-18")
+    rooms = tables.get("room_changes").set_index("room")
+    assert rooms.loc["Restroom A", ["passes_to", "passes_to_prior", "passes_to_change"]].tolist() == [1, 1, 0]
+    assert rooms.loc["Nurse", ["passes_to", "passes_to_prior", "passes_to_change"]].tolist() == [0, 1, -1]
+    assert rooms.loc["Room 101", ["passes_from", "passes_from_prior", "passes_from_change"]].tolist() == [1, 2, -1]
+    listed = tables.get("room_usage")["room"].tolist()
+    assert list(rooms.index) == listed + ["Nurse"], "Room Usage's rows in its order, then the prior period's others"
+    staff = tables.get("staff_changes").set_index("issuer")
+    assert staff.loc["Ms. A"].tolist() == [0, 2, -2] and staff.loc["Mr. B"].tolist() == [1, 0, 1]
+
+
+def test_rooms_compared_are_blank_without_the_prior_period(folder):
+    data = folder(RANGE)
+    rooms = Tables(data, "2026-01-12", "2026-01-18").get("room_changes")
+    assert rooms["passes_to_prior"].isna().all() and rooms["passes_to_change"].isna().all()
+    assert rooms["passes_to"].sum() == 6
