@@ -43,12 +43,13 @@ def district(tmp_path_factory):
 def test_same_arguments_give_identical_files(tmp_path):
     first = demo.generate(tmp_path / "a", students_per_school=60, **SHORT)
     second = demo.generate(tmp_path / "b", students_per_school=60, **SHORT)
-    other = demo.generate(tmp_path / "c", students_per_school=60, seed=7, **SHORT)
+    demo.generate(tmp_path / "c", students_per_school=60, seed=7, **SHORT)
     assert first == second
     for name in first["files"]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert (tmp_path / "a" / "passes.csv").read_bytes() != (tmp_path / "c" / "passes.csv").read_bytes()
-    assert other["passes_rows"] != first["passes_rows"]
+    starts = [read(tmp_path / run / "passes.csv").start_time.tolist() for run in ("a", "c")]
+    assert starts[0] != starts[1]  # another seed draws other passes (their count may coincide)
 
 
 def test_single_school_files_and_columns(school):
