@@ -53,13 +53,15 @@ PASSES_PER_STUDENT_DAY = 0.846
 # last weeks log ~30% fewer passes a day than its first.
 FIDELITY_SLIP_FROM = (2, 15)
 AFTER_SPRING_BREAK = 0.65  # share of passes still logged once staff stopped using the system with fidelity
-# A stomach bug after lunch on one school day (month, day of the spring term's year; Thursday 2026-02-05 on the
-# default calendar, skipped where that is no school day): OUTBREAK_EXTRA times an ordinary day's passes on top,
-# drawn from lunch onwards for students who use passes at all, OUTBREAK_NURSE of them to the Nurse and the rest
-# to the restrooms.
+# A stomach bug on one school day (month, day of the spring term's year; Thursday 2026-02-05 on the default
+# calendar, skipped where that is no school day): OUTBREAK_EXTRA times an ordinary day's passes on top, for
+# students who use passes at all, OUTBREAK_NURSE of them to the Nurse and the rest to the restrooms. The Nurse
+# only checks each student and sends them home or back (OUTBREAK_NURSE_MINUTES), so that the day does not
+# swamp Encounters (students out together, quadratic in how many are out at once: ~3x a usual week).
 OUTBREAK_DAY = (2, 5)
 OUTBREAK_EXTRA = 2.0
 OUTBREAK_NURSE = 0.7
+OUTBREAK_NURSE_MINUTES = 4  # median minutes of an outbreak visit to the Nurse (usually 20)
 WEEKDAY_FACTOR = np.array([0.92, 1.0, 1.0, 1.0, 1.1])  # quieter Mondays, restless Fridays
 GRADE_SHARE = np.array([0.27, 0.26, 0.24, 0.23])  # grades 9..12
 GRADE_RATE = np.array([1.3, 1.05, 0.95, 0.8])  # 9th graders use more passes
@@ -332,7 +334,6 @@ def _passes(rng, students, staff, rooms, days) -> dict:
     n = len(student)
 
     block = rng.choice(len(BELL_SCHEDULE), n, p=BLOCK_WEIGHT / BLOCK_WEIGHT.sum())
-    block[sick] = rng.integers(LUNCH, len(BELL_SCHEDULE), sick.sum())  # the bug strikes after lunch
     lunch = block == LUNCH
     # [schedule, block] bells in minutes: row 0 the usual day, row 1 the late start
     begins, ends = (np.array([[_minutes(bell[column]) for bell in schedule]
@@ -351,6 +352,7 @@ def _passes(rng, students, staff, rooms, days) -> dict:
     destination, target = _destinations(rng, lunch, origin, rooms, sick)
 
     median = np.array([v[2] for v in DESTINATIONS.values()])[target] * 60.0
+    median[sick & (target == list(DESTINATIONS).index("Nurse"))] = OUTBREAK_NURSE_MINUTES * 60.0
     spread = np.array([v[3] for v in DESTINATIONS.values()])[target]
     duration = median * np.exp(spread * rng.standard_normal(n))
     long = rng.random(n) < VERY_LONG
