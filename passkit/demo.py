@@ -385,7 +385,11 @@ def _meet_ups(rng, passes, students, rooms) -> list:
     pairs = rng.choice(busy, (FRIENDS, 2), replace=False) if len(busy) >= 2 * FRIENDS else np.zeros((0, 2), int)
     restroom = np.array(["Restroom" in room for room in rooms])
     start, end, day = passes["start"], passes["end"], passes["start"] // 86_400
-    block = np.searchsorted([_minutes(begin) * 60 for _, begin, _ in BELL_SCHEDULE], start % 86_400, "right") - 1
+    late = (day + 3) % 7 == LATE_START_DAY  # day 0, 1970-01-01, was a Thursday
+    schedules = (BELL_SCHEDULE, LATE_START)
+    begins = [[_minutes(begin) * 60 for _, begin, _ in schedule] for schedule in schedules]
+    block = np.where(late, np.searchsorted(begins[1], start % 86_400, "right"),
+                     np.searchsorted(begins[0], start % 86_400, "right")) - 1
     moved = []
     for first, second in pairs.tolist():
         moved.append(0)
@@ -396,7 +400,7 @@ def _meet_ups(rng, passes, students, rooms) -> list:
             other = mine.pop((day[k], block[k]), None)
             if other is None or not restroom[passes["destination"][other]] or end[other] <= start[other]:
                 continue
-            _, begin, finish = BELL_SCHEDULE[block[k]]
+            _, begin, finish = schedules[int(late[k])][block[k]]  # Wednesdays keep their late-start bells
             window = (day[k] * 86_400 + (_minutes(begin) + QUIET_MINUTES) * 60,
                       day[k] * 86_400 + (_minutes(finish) - QUIET_MINUTES) * 60)
             start[k] = np.clip(start[other] + rng.integers(-90, 91), *window)
