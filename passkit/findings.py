@@ -138,17 +138,8 @@ def hot_spot(tables) -> list[dict]:
     found = []
     if "room_limits" in _available(tables):
         limits = tables.get("room_limits")
-        for direction, word in (("to", "to"), ("from", "from")):
-            busy = limits[limits[f"busy_days_{direction}"].fillna(0) >= LIMIT_DAYS]
-            for row in busy.itertuples(index=False):
-                room, limit = _place(row), int(getattr(row, f"max_passes_{direction}"))
-                days = int(getattr(row, f"busy_days_{direction}"))
-                found.append(_finding(
-                    "hot spot", "medium", f"{room} reached its limit of {limit} passes {word} it on {days} days.",
-                    f"At its busiest, {int(getattr(row, f'peak_out_{direction}'))} passes {word} {room} were out at "
-                    f"once. Pass Limits suggests a limit of {_number(getattr(row, f'recommended_{direction}'))}.",
-                    f"max_passes_{direction} {limit}; days at the limit {days}; "
-                    f"peak {int(getattr(row, f'peak_out_{direction}'))}"))
+        for direction in ("to", "from"):
+            found += _limits_reached(limits, direction)
     rooms = tables.get("room_usage")
     total = tables.passes_in_range
     if total:
@@ -293,6 +284,28 @@ def _excess_by(tables, column: str, day) -> tuple[str, float]:
     excess = table.loc[pd.Timestamp(day)] - table.median()
     top = excess.sort_values(ascending=False, kind="stable")
     return str(top.index[0]), float(top.iloc[0])
+
+
+def _limits_reached(limits: pd.DataFrame, direction: str) -> list[dict]:
+    """One finding for the rooms whose max_passes_{direction} was reached on LIMIT_DAYS days or more, busiest
+    first (a school sets many limits: one sentence, its three busiest rooms named)."""
+    days, peak = f"busy_days_{direction}", f"peak_out_{direction}"
+    busy = limits[limits[days].fillna(0) >= LIMIT_DAYS]
+    if busy.empty:
+        return []
+    busy = busy.sort_values([days, peak], ascending=False, kind="stable")
+    named = [f"{_place(row)} (limit {int(getattr(row, f'max_passes_{direction}'))}, reached on "
+             f"{int(getattr(row, days))} days, up to {int(getattr(row, peak))} out at once; Pass Limits suggests "
+             f"{_number(getattr(row, f'recommended_{direction}'))})" for row in busy.head(3).itertuples(index=False)]
+    more = f"; and {len(busy) - 3} more" if len(busy) > 3 else ""
+    rooms = f"{len(busy)} room{'s' * (len(busy) != 1)}"
+    return [_finding(
+        "hot spot", "medium", f"{rooms} reached {'their' if len(busy) > 1 else 'its'} limit of passes {direction} "
+        f"{'them' if len(busy) > 1 else 'it'} on {LIMIT_DAYS} days or more.",
+        f"{'; '.join(named)}{more}. Students wait when a limit is reached: see Pass Limits for a limit that fits.",
+        "; ".join(f"{_place(row)} max_passes_{direction} {int(getattr(row, f'max_passes_{direction}'))}, "
+                  f"{int(getattr(row, days))} days at the limit, peak {int(getattr(row, peak))}"
+                  for row in busy.head(3).itertuples(index=False)))]
 
 
 def _staff_falls(tables, staff: pd.DataFrame) -> list[dict]:
