@@ -22,7 +22,8 @@ from typing import Callable
 # What a report can appear in. "page" is an audit page (a notebook run by papermill; its chart as PNG).
 OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
 KINDS = ("int", "float", "minutes", "text", "date", "datetime", "bool", "mixed")
-BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing", "passkit.encounters")  # in page order
+BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing", "passkit.encounters",
+                   "passkit.limits")  # in page order
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Option:
     default: object
     help: str
     minimum: float | None = None  # the least value that makes sense (checked when a range is opened)
+    metavar: str = "N"  # how --help names its value
 
     @property
     def flag(self) -> str:
