@@ -175,7 +175,8 @@ def _room_codes(table: pa.Table) -> tuple[list, dict]:
     direction (-1: the pass names no room that way)."""
     rows = len(table)
     schools, school = _names(table["school"].combine_chunks().cast(pa.string()).fill_null(""))
-    rooms, room = _names(pa.chunked_array([*table["origin"].chunks, *table["destination"].chunks], pa.string()))
+    rooms, room = _names(pa.chunked_array([chunk for name in ("origin", "destination")
+                                           for chunk in table[name].cast(pa.string()).chunks], pa.string()))
     width = max(len(rooms), 1)
     pair = np.concatenate([school, school]) * width + room
     pair[room < 0] = -1

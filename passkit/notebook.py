@@ -212,8 +212,8 @@ def _formatted(table: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_datetime64_any_dtype(values):  # dates, or times of day (Long Passes); blank if none
             at_midnight = (values.dropna() == values.dropna().dt.normalize()).all()
             shown[column] = values.dt.strftime(DATE_FORMAT if at_midnight else f"{DATE_FORMAT} %H:%M").fillna("")
-        elif pd.api.types.is_integer_dtype(values):
-            shown[column] = values.map("{:,}".format)
+        elif pd.api.types.is_integer_dtype(values):  # a nullable count (Pass Limits) is blank where it has none
+            shown[column] = ["" if value is pd.NA else f"{value:,}" for value in values.tolist()]
         elif pd.api.types.is_float_dtype(values):
             shown[column] = values.map("{:,.1f}".format)
         else:
