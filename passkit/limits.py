@@ -15,18 +15,20 @@ definitions (README "Pass Limits"):
   and minutes below do not depend on how passes with the same start and end are ordered.)
 - **peak_out_from / peak_out_to:** the most passes out at one moment from / to the room in the range.
 - **busy_days_from / busy_days_to:** the days on which the room's current limit was reached: at some
-  moment that day, at least that many passes from / to it were out (the moment a pass started on that
-  local date). Blank when rooms.csv sets no limit (or none of at least 1).
+  moment, at least that many passes from / to it were out (the day is the local date of the pass that
+  started then; a pass across midnight belongs to the day it started). Blank when rooms.csv gives the
+  room no limit (or one below 1); 0 when the limit was never reached.
 - **recommended_from / recommended_to:** the smallest limit N of at least 1 under which at most
-  MAX_HELD_PERCENT (2%) of the room's timed passes from / to it would have waited. Blank for a room
-  without timed passes in that direction.
+  MAX_HELD_PERCENT (2%) of the room's timed passes from / to it would have waited, counted in whole
+  passes (2 of 100, 1 of 99). Blank for a room without timed passes in that direction.
 - **held_from / held_to:** the passes of the range that would have waited under the recommended limit
   (blank with it).
 - **What-if** (`what_if`, `passkit report --what-if "ROOM=N"`): the passes from and to ROOM that would
   have waited under a limit of N, and the minutes they would have waited: until enough of the passes out
   before them had ended that fewer than N remained (with exactly N out, until the first of them ends).
 - Rows: every room of rooms.csv (its current limits and folder) and every origin and destination of the
-  range's passes, busiest first: peak_out_to (most first), then room, then school.
+  range's passes (one seen only on untimed passes too, with nothing counted), busiest first: peak_out_to
+  (most first), then room, then school. Limits and folders of rooms missing from rooms.csv are blank.
 
 Speed: each direction is one sort of the timed passes by (room, start, end) and a binary search of each
 start among the room's sorted ends, all numpy: the passes out before pass i of a room are i less the
