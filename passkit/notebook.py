@@ -22,7 +22,8 @@ from .summary import DATE_FORMAT, NAME
 
 SHOWN_ROWS = 25  # rows shown before "show all"
 PAGE_ROWS = 1000  # at most this many under "show all": a district's 60,000 students belong in the CSV, not a page
-PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes")  # the counts that say a range had passes
+PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes",  # the counts that say a range had passes
+                "peak_out_from", "peak_out_to")
 RESULTS = "results.json"  # in a results folder: the range, the label and the reports not made
 
 

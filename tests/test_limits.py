@@ -248,7 +248,7 @@ def test_the_replay_matches_a_plain_python_one():
         n = int(rng.integers(1, 40))
         room, start = rng.integers(0, 3, n), rng.integers(0, 30, n)
         end = start + rng.integers(0, 6, n)
-        order, out = limits._replayed(room, start, end)
+        order, out, _ = limits._replayed(room, start, end)
         listed = sorted(range(n), key=lambda i: (room[i], start[i], end[i], i))
         slow = {i: sum(end[j] > start[i] for j in listed[:place] if room[j] == room[i])
                 for place, i in enumerate(listed)}
