@@ -64,8 +64,7 @@ def _int_column(name, label):
 
 @report(
     title="Pass Limits",
-    description="How many passes are out at once from and to each room, against its limits in rooms.csv, and the "
-                "limit the range suggests.",
+    description="Passes out at once from and to each room, against its limits in rooms.csv, and a suggested limit.",
     columns=[Column("room", "Room", "text"), Column("folder", "Room folder", "text"),
              _int_column("max_passes_from", "Max passes from (now)"),
              _int_column("max_passes_to", "Max passes to (now)"),
