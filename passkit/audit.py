@@ -226,16 +226,17 @@ def prepare(audit: Audit, data, results: Path):
     """Compute the range's tables, write CSV, XLSX and rejected rows, and leave them for its notebooks."""
     from .exports import write_report_folder
     from .notebook import save_results
-    from .summary import headline
+    from . import summary
+    from .summary import cards
     from .tables import Tables
 
     tables = Tables(data, audit.period.start, audit.period.end, None, list(audit.params.schools) or None,
-                    audit.params.options)
+                    audit.params.options, prior=audit.params.prior(audit.period))
     write_report_folder(tables, audit.staging, caption=audit.params.caption(audit.period), paper=audit.params.paper)
     save_results(tables, results)
     audit.results, audit.passes = results, tables.passes_in_range
     audit.rows = {name: len(table) for name, table in tables.computed().items()}
-    audit.headline = list(headline(tables).itertuples(index=False, name=None))
+    audit.headline = cards(tables.get(summary.NAME), summary.IN_RANGE)
     for run in audit.runs:
         run.parameters = {**run.parameters, "results_dir": str(results)}
 

@@ -177,12 +177,14 @@ def run_report(args):
     data.check_schools(settings.schools, args.each_school, settings.data)
     source = _engine(args.engine, data)
     period = settings.period
-    tables = Tables(source, period.start, period.end, settings.grades, settings.schools, settings.options)
+    tables = Tables(source, period.start, period.end, settings.grades, settings.schools, settings.options,
+                    prior=settings.prior(period))
     write_report_folder(tables, out, caption=settings.caption(), paper=settings.paper)
     if args.each_school:
         names = folders.unique_slugs(settings.schools or [s for s in data.schools if s])
         for school, folder in names.items():
-            one = Tables(source, period.start, period.end, settings.grades, [school], settings.options)
+            one = Tables(source, period.start, period.end, settings.grades, [school], settings.options,
+                         prior=settings.prior(period))
             write_report_folder(one, out / "schools" / folder, caption=for_school(settings, school).caption(),
                                 paper=settings.paper)
         if any(folder != folders.slug(school) for school, folder in names.items()):

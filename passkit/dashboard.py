@@ -25,7 +25,7 @@ import logging
 import os
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anywidget
@@ -35,6 +35,7 @@ import traitlets
 from . import grades as grade_levels
 from .errors import PasskitError
 from .folders import slug
+from .params import prior_range
 
 STATIC = Path(__file__).parent / "static"
 ENV_CACHE = "PASSKIT_DASHBOARD_CACHE"  # the Parquet cache `passkit dashboard` loaded; the kernel opens it read-only
@@ -51,12 +52,14 @@ MAX_KEY = 200  # characters of a student id or school name the kernel accepts fr
 
 @dataclass(frozen=True)
 class Selection:
-    """One filter state: an inclusive date range, one grade or all, one school or all."""
+    """One filter state: an inclusive date range, one grade or all, one school or all; and the range it is
+    compared with (`prior`, following from the range and the page's quarters; None: as many days before)."""
 
     start: dt.date
     end: dt.date
     grade: str | None = None
     school: str | None = None
+    prior: tuple[dt.date, dt.date] | None = field(default=None, compare=False)
 
     @property
     def grades(self) -> list[str] | None:
@@ -165,6 +168,11 @@ def presets(days: list[dt.date], quarters=None) -> "OrderedDict[str, tuple[dt.da
             found[f"Quarter {number}{'' if quarters else ESTIMATED}"] = (begin, min(end, last))
     found["Whole year"] = (ranges[0][0], last)
     return found
+
+
+def quarter_presets(options: dict) -> list[tuple[dt.date, dt.date]]:
+    """The quarters among the presets: a quarter is compared with the one before it as the page shows them."""
+    return [span for label, span in options.items() if label.startswith("Quarter")]
 
 
 def default_preset(options: dict) -> str:
@@ -416,7 +424,7 @@ class App(widgets.VBox):
             raise PasskitError("The From date is after the To date.")
         grade = None if self.grade.value == ALL_GRADES else self.grade.value
         school = None if self.school.value == ALL_SCHOOLS else self.school.value
-        return Selection(start, end, grade, school)
+        return Selection(start, end, grade, school, prior_range(start, end, quarter_presets(self.presets)))
 
     def refresh(self):
         """Show everything for the current filters; say so while it works."""
@@ -432,7 +440,7 @@ class App(widgets.VBox):
                 warnings.simplefilter("ignore")
                 screen = self.source.screen(selection)
             self.revision += 1
-            self.tiles.value = tiles_html(screen["tiles"])
+            self.tiles.value = tiles_html(screen["tiles"]) + findings_html(screen.get("findings"))
             for view in self.sections:
                 view.show(screen["sections"].get(view.name), selection, self.revision)
         except PasskitError as exc:
@@ -648,6 +656,17 @@ def _picked_datum(datum, widget):
     if not datum.get("student_id"):
         return None
     return ("student", datum.get("school", ""), datum["student_id"])
+
+
+def findings_html(findings: dict | None) -> str:
+    """The range's findings under the figures, each a sentence with its numbers; when there are none, the sentence
+    saying the range looks steady."""
+    if not findings:
+        return ""
+    items = "".join(f'<li class="passkit-finding {html.escape(item["severity"])}"><strong>{html.escape(item["title"])}'
+                    f'</strong> {html.escape(item["text"])}</li>' for item in findings["items"])
+    return ('<section class="passkit-findings" aria-label="Findings"><h2>Findings</h2>'
+            f'<ul>{items or "<li class=passkit-finding>" + html.escape(findings["summary"]) + "</li>"}</ul></section>')
 
 
 def tiles_html(tiles: list[dict]) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 from . import charts, exports, registry, summary
 from .tables import collect
 
-SCREEN_FORMAT = 1  # bump when a screen's shape changes (stored screens of another format are not read)
+SCREEN_FORMAT = 2  # bump when a screen's shape changes (stored screens of another format are not read)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_FILTER = 200  # characters of a table filter the kernel accepts from the page
 
@@ -70,7 +70,7 @@ class LiveSource:
 
         if selection not in self.kept:
             self.kept[selection] = [Tables(self.data, selection.start, selection.end, selection.grades,
-                                           selection.schools), None]
+                                           selection.schools, prior=selection.prior), None]
             while len(self.kept) > self.KEPT:
                 self.kept.pop(next(iter(self.kept)))
         self.kept[selection] = self.kept.pop(selection)  # now the most recent
@@ -96,7 +96,20 @@ def screen(tables) -> dict:
             shown[entry.name] = {"state": "empty"}
         else:
             shown[entry.name] = section(entry, tables)
-    return {"format": SCREEN_FORMAT, "passes": passes, "tiles": tiles(tables), "sections": shown}
+    return {"format": SCREEN_FORMAT, "passes": passes, "tiles": tiles(tables), "findings": findings(tables),
+            "sections": shown}
+
+
+def findings(tables) -> dict | None:
+    """The range's findings (passkit.findings): {"items": [{severity, title, text}], "summary": its sentence, which
+    says the range looks steady when there are none}; None for a range without passes."""
+    from . import findings as rules
+
+    if not tables.passes_in_range or rules.NAME in tables.unavailable:
+        return None
+    table = tables.get(rules.NAME)
+    return {"items": table[["severity", "title", "text"]].to_dict("records"),
+            "summary": registry.get(rules.NAME).sentence(table)}
 
 
 def section(entry, tables) -> dict:
@@ -249,23 +262,29 @@ def tiles(tables) -> list[dict]:
 
     Every figure comes from the audit summary's headline, so it equals `passkit report`'s
     audit_summary.csv; the pass lengths (passkit.timing's definitions) only when the exports have end
-    times. `change` is for the prior-period comparison (None until it exists).
+    times. `change` says how the figure moved from the prior period (passkit.compare), None when it cannot be
+    compared.
     """
+    from .compare import changes
+
     figures = dict(summary.headline(tables).itertuples(index=False))
+    moved = changes(tables.get("comparison"))
     days, outliers = int(figures["Days with passes"]), int(figures["Students marked as outliers"])
     found = [_tile("passes", "Passes", figures["Passes"], f"on {days:,} school day{'s' * (days != 1)} with passes"),
              _tile("per_day", "Passes per school day", figures["Passes per day (average)"],
-                   "the average over days with passes"),
+                   "the average over days with passes", figure="Passes per day (average)"),
              _tile("students", "Students with a pass", figures["Students with a pass"],
                    f"{outliers:,} outlier{'s' * (outliers != 1)} in their grade")]
     if has_end_times(tables.data) and "Long passes" in figures:  # no end times, no lengths: no tiles for them
         timed = int(tables.get("pass_length").iloc[0]["timed_passes"])
         found.append(_tile("average_length", "Average pass length", figures.get("Average pass length (minutes)"),
                            f"over {timed:,} passes that ended" if timed else "no pass in this range ended",
-                           unit=" min"))
+                           unit=" min", figure="Average pass length (minutes)"))
         share = f" ({summary.tenth(figures['Long passes'] * 100, timed):g}% of ended)" if timed else ""
         found.append(_tile("long", "Long passes", figures["Long passes"],
                            f"over their destination's limit{share}"))
+    for tile in found:
+        tile["change"] = moved.get(tile.pop("figure")) or None
     return found
 
 
@@ -276,9 +295,11 @@ def has_end_times(data) -> bool:
     return "end_time" not in registry.missing_columns(data) and not (never and never == loaded.get("passes_kept"))
 
 
-def _tile(key, label, number, detail, unit="") -> dict:
+def _tile(key, label, number, detail, unit="", figure=None) -> dict:
+    """A card; `figure` is the headline figure it shows (default: its label), whose change it carries."""
     value = "–" if number is None else (f"{number:,}" if isinstance(number, int) else f"{number:,.1f}") + unit
-    return {"key": key, "label": label, "value": value, "number": number, "detail": detail, "change": None}
+    return {"key": key, "label": label, "value": value, "number": number, "detail": detail,
+            "figure": figure or label}
 
 
 # ---- drill-downs -----------------------------------------------------------------------------------

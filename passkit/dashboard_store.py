@@ -30,6 +30,7 @@ def key(selection) -> str:
 def prepare(data, quarters=(), announce=None) -> Path:
     """Compute the presets' screens for `data` into its cache folder; return the store's folder."""
     from . import dashboard, dashboard_data
+    from .params import prior_range
     from .tables import Tables
 
     folder = Path(data.cache) / FOLDER
@@ -37,9 +38,11 @@ def prepare(data, quarters=(), announce=None) -> Path:
     facts = dashboard_data.page_facts(data)
     days = [dt.date.fromisoformat(day) for day in facts["days"]]
     screens = {}
-    for start, end in dict.fromkeys(dashboard.presets(days, quarters).values()) if days else ():
+    options = dashboard.presets(days, quarters) if days else {}
+    for start, end in dict.fromkeys(options.values()):
         selection = dashboard.Selection(start, end)
-        screen = dashboard_data.screen(Tables(data, start, end))
+        prior = prior_range(start, end, dashboard.quarter_presets(options))
+        screen = dashboard_data.screen(Tables(data, start, end, prior=prior))
         name = hashlib.sha256(key(selection).encode()).hexdigest()[:20] + ".json"
         _write(folder / name, screen)
         screens[key(selection)] = name

@@ -6,7 +6,7 @@
                                         # SmartPass would export it (ended passes only, no pass id or creator)
 
 Every pass attribute is drawn with numpy for a whole school at once and written with pyarrow, one
-school at a time, so a 40-school district (~8.6 M passes) is quick and needs little memory.
+school at a time, so a 40-school district (~8.5 M passes) is quick and needs little memory.
 The same arguments always give byte-identical files.
 """
 
@@ -44,10 +44,24 @@ BLOCK_WEIGHT = np.array([0.85, 1.0, 1.0, 1.05, 1.4, 1.1, 1.0, 0.95])  # lunch is
 
 # --- Volume ---------------------------------------------------------------------------------------
 
-# Passes per student per school day before spring break; with the post-break drop this gives about
-# 216,000 passes a year for 1,500 students (~1,200 a day) on the default calendar.
+# Passes per student per school day before staff fidelity slips; with the slip and the post-break level this
+# gives about 212,000 passes a year for 1,500 students (~1,250 a day until mid-February) on the default calendar.
 PASSES_PER_STUDENT_DAY = 0.846
-AFTER_SPRING_BREAK = 0.7  # staff stop using the system with fidelity
+# Staff fidelity slips from about mid-February: fewer and fewer passes get logged, a linear ramp (by calendar
+# day) from full use on FIDELITY_SLIP_FROM (month, day of the spring term's year) down to AFTER_SPRING_BREAK on
+# spring break's Monday, where it stays for the rest of the year. The third quarter's weekly trend falls, and its
+# last weeks log ~30% fewer passes a day than its first.
+FIDELITY_SLIP_FROM = (2, 15)
+AFTER_SPRING_BREAK = 0.65  # share of passes still logged once staff stopped using the system with fidelity
+# A stomach bug on one school day (month, day of the spring term's year; Thursday 2026-02-05 on the default
+# calendar, skipped where that is no school day): OUTBREAK_EXTRA times an ordinary day's passes on top, for
+# students who use passes at all, OUTBREAK_NURSE of them to the Nurse and the rest to the restrooms. The Nurse
+# only checks each student and sends them home or back (OUTBREAK_NURSE_MINUTES), so that the day does not
+# swamp Encounters (students out together, quadratic in how many are out at once: ~3x a usual week).
+OUTBREAK_DAY = (2, 5)
+OUTBREAK_EXTRA = 2.0
+OUTBREAK_NURSE = 0.7
+OUTBREAK_NURSE_MINUTES = 4  # median minutes of an outbreak visit to the Nurse (usually 20)
 WEEKDAY_FACTOR = np.array([0.92, 1.0, 1.0, 1.0, 1.1])  # quieter Mondays, restless Fridays
 GRADE_SHARE = np.array([0.27, 0.26, 0.24, 0.23])  # grades 9..12
 GRADE_RATE = np.array([1.3, 1.05, 0.95, 0.8])  # 9th graders use more passes
@@ -286,10 +300,27 @@ def _students(rng, n) -> dict:
 
 def _day_factors(rng, days) -> np.ndarray:
     weekday = np.array([day.weekday() for day in days], dtype=int)
-    drop_after = spring_break(days[-1].year)[-1]
-    after = np.array([day > drop_after for day in days], dtype=bool)
     noise = rng.lognormal(-0.1 ** 2 / 2, 0.1, len(days))
-    return WEEKDAY_FACTOR[weekday] * np.where(after, AFTER_SPRING_BREAK, 1.0) * noise
+    return WEEKDAY_FACTOR[weekday] * fidelity(days) * noise
+
+
+def fidelity(days) -> np.ndarray:
+    """Share of each day's passes that staff log: 1 until FIDELITY_SLIP_FROM, then a straight ramp down to
+    AFTER_SPRING_BREAK on spring break's Monday, that level afterwards (see FIDELITY_SLIP_FROM)."""
+    year = days[-1].year
+    slip, low = date(year, *FIDELITY_SLIP_FROM), spring_break(year)[0]
+    done = np.array([(day - slip).days / (low - slip).days for day in days]).clip(0, 1)
+    return 1 - (1 - AFTER_SPRING_BREAK) * done
+
+
+def _outbreak(rng, students, days) -> tuple:
+    """The extra passes of OUTBREAK_DAY as (student, day) index arrays; empty when it is no school day."""
+    outbreak = date(days[-1].year, *OUTBREAK_DAY)
+    if outbreak not in days:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    users = np.flatnonzero(students["rate"] > 0)  # idle students stay without passes
+    n = round(OUTBREAK_EXTRA * PASSES_PER_STUDENT_DAY * len(students["rate"]))
+    return rng.choice(users, n), np.full(n, days.index(outbreak))
 
 
 def _passes(rng, students, staff, rooms, days) -> dict:
@@ -297,6 +328,9 @@ def _passes(rng, students, staff, rooms, days) -> dict:
     expected = PASSES_PER_STUDENT_DAY * students["rate"][:, None] * _day_factors(rng, days)[None, :]
     counts = rng.poisson(expected)
     student, day = np.divmod(np.repeat(np.arange(counts.size), counts.ravel()), len(days))
+    sick_student, sick_day = _outbreak(rng, students, days)
+    sick = np.concatenate([np.zeros(len(student), bool), np.ones(len(sick_student), bool)])
+    student, day = np.concatenate([student, sick_student]), np.concatenate([day, sick_day])
     n = len(student)
 
     block = rng.choice(len(BELL_SCHEDULE), n, p=BLOCK_WEIGHT / BLOCK_WEIGHT.sum())
@@ -315,9 +349,10 @@ def _passes(rng, students, staff, rooms, days) -> dict:
     origin = np.where(lunch, CAFETERIA, students["schedule"][student, period])
     on_duty = rng.integers(0, len(CLASSROOMS), len(days))  # lunch duty rotates daily
     teacher = np.where(lunch, on_duty[day], origin)
-    destination, target = _destinations(rng, lunch, origin, rooms)
+    destination, target = _destinations(rng, lunch, origin, rooms, sick)
 
     median = np.array([v[2] for v in DESTINATIONS.values()])[target] * 60.0
+    median[sick & (target == list(DESTINATIONS).index("Nurse"))] = OUTBREAK_NURSE_MINUTES * 60.0
     spread = np.array([v[3] for v in DESTINATIONS.values()])[target]
     duration = median * np.exp(spread * rng.standard_normal(n))
     long = rng.random(n) < VERY_LONG
@@ -350,7 +385,11 @@ def _meet_ups(rng, passes, students, rooms) -> list:
     pairs = rng.choice(busy, (FRIENDS, 2), replace=False) if len(busy) >= 2 * FRIENDS else np.zeros((0, 2), int)
     restroom = np.array(["Restroom" in room for room in rooms])
     start, end, day = passes["start"], passes["end"], passes["start"] // 86_400
-    block = np.searchsorted([_minutes(begin) * 60 for _, begin, _ in BELL_SCHEDULE], start % 86_400, "right") - 1
+    late = (day + 3) % 7 == LATE_START_DAY  # day 0, 1970-01-01, was a Thursday
+    schedules = (BELL_SCHEDULE, LATE_START)
+    begins = [[_minutes(begin) * 60 for _, begin, _ in schedule] for schedule in schedules]
+    block = np.where(late, np.searchsorted(begins[1], start % 86_400, "right"),
+                     np.searchsorted(begins[0], start % 86_400, "right")) - 1
     moved = []
     for first, second in pairs.tolist():
         moved.append(0)
@@ -361,7 +400,7 @@ def _meet_ups(rng, passes, students, rooms) -> list:
             other = mine.pop((day[k], block[k]), None)
             if other is None or not restroom[passes["destination"][other]] or end[other] <= start[other]:
                 continue
-            _, begin, finish = BELL_SCHEDULE[block[k]]
+            _, begin, finish = schedules[int(late[k])][block[k]]  # Wednesdays keep their late-start bells
             window = (day[k] * 86_400 + (_minutes(begin) + QUIET_MINUTES) * 60,
                       day[k] * 86_400 + (_minutes(finish) - QUIET_MINUTES) * 60)
             start[k] = np.clip(start[other] + rng.integers(-90, 91), *window)
@@ -385,10 +424,10 @@ def _keep_apart_table(friends, students) -> pa.Table:
     return pa.table({"group": [row[0] for row in rows], "student_id": [row[1] for row in rows]})
 
 
-def _destinations(rng, lunch, origin, rooms):
+def _destinations(rng, lunch, origin, rooms, sick):
     """Each pass's destination as a room index and as an index into DESTINATIONS.
 
-    Lunch sends more students to the restroom.
+    Lunch sends more students to the restroom; the outbreak's (`sick`) passes go to the Nurse or a restroom.
     """
     index = {room: i for i, room in enumerate(rooms)}
     targets = list(DESTINATIONS)
@@ -401,6 +440,11 @@ def _destinations(rng, lunch, origin, rooms):
     room[other] = rng.integers(0, len(CLASSROOMS), other.sum())
     same = room == origin  # nobody gets a pass to the room they are in: send them to the restroom
     room[same], target[same] = index["Restroom A"], targets.index("Restroom A")
+    restrooms = [k for k, name in enumerate(targets) if "Restroom" in name]
+    share = in_class[restrooms] / in_class[restrooms].sum()
+    ill = np.where(rng.random(sick.sum()) < OUTBREAK_NURSE, targets.index("Nurse"),
+                   rng.choice(restrooms, sick.sum(), p=share))
+    target[sick], room[sick] = ill, np.array([index[targets[k]] for k in ill], np.int64)
     return room, target
 
 

@@ -68,8 +68,8 @@ def _csv_values(column: Column, values: pd.Series) -> pd.Series:
         return values.round(1)
     if column.kind == "datetime":  # the file's date format would drop the time of day
         return values.dt.strftime("%Y-%m-%d %H:%M:%S")
-    if column.kind in ("text", "mixed") and not pd.api.types.is_numeric_dtype(values):
-        return values.map(neutralise, na_action="ignore")
+    if column.kind in ("text", "mixed") and not pd.api.types.is_numeric_dtype(values):  # kept as objects: a
+        return pd.Series([neutralise(value) for value in values], index=values.index, dtype=object)  # 6 stays 6
     return values
 
 
@@ -275,6 +275,9 @@ def write_report_folder(tables, out, *, caption: str = "", paper: str = "letter"
     for entry in registry.all_reports("csv"):
         if entry.name in computed:
             write_csv(computed[entry.name], out / f"{entry.name}.csv", sheet(entry, computed[entry.name]).columns)
+    for entry in registry.all_reports("json"):
+        if entry.name in computed:
+            write_json(out / f"{entry.name}.json", computed[entry.name].to_dict("records"))
     workbook = out / workbook_name(tables.start, tables.end)
     for old in [*out.glob("reports-*-to-*.xlsx"), out / "reports.xlsx"]:  # an earlier run's range, in our folder
         if old != workbook:

@@ -64,8 +64,8 @@ def write_page(executed: Path, target: Path, *, title: str, current: str, error:
 def write_index(audit, context: dict):
     """index.html: the headline figures, a card per report, data quality, schools and every file."""
     from .exports import write_text
-    from .notebook import cell_text
-    from .summary import IN_RANGE, NAME, QUALITY, part
+    from .findings import STEADY, read as read_findings
+    from .summary import IN_RANGE, NAME, QUALITY, cards, part
 
     folder = audit.staging
     summary = _summary_table(audit)
@@ -77,11 +77,9 @@ def write_index(audit, context: dict):
               "blurb": registry.get(link["name"]).description, "note": note if link["name"] == NAME
               else "", "unavailable": audit_unavailable(audit).get(link["name"], "")}
              for link in context["nav"]]
-    tiles = [{"label": figure, "value": cell_text(value)} for figure, value in part(summary, IN_RANGE).itertuples(
-        index=False)]
-    rows = [{"label": figure, "value": cell_text(value)} for figure, value in quality.itertuples(index=False)]
+    tiles, rows = cards(summary, IN_RANGE), cards(summary, QUALITY)
     html = _environment().get_template("overview.html.j2").render(
-        **context, pages=pages, tiles=tiles, quality=rows, schools=[_school_row(s) for s in audit.schools],
+        **context, pages=pages, tiles=tiles, findings=read_findings(folder), steady=STEADY, quality=rows, schools=[_school_row(s) for s in audit.schools],
         files=_files(folder), failures=[page for page in pages if page["failed"]],
         pdf="report.pdf" if (folder / "report.pdf").is_file() else "", pdf_error=getattr(audit, "pdf_error", ""),
         workbook=_workbook(folder))
@@ -91,13 +89,12 @@ def write_index(audit, context: dict):
 def write_year_index(year: Path, params, audits: list):
     """The year folder's index.html: every quarter's headline figures side by side, each linking its audit."""
     from .exports import write_text
-    from .notebook import cell_text
 
-    figures = list(dict.fromkeys(figure for audit in audits for figure, _ in audit.headline))
+    figures = list(dict.fromkeys(card["label"] for audit in audits for card in audit.headline))
     quarters = [{"name": audit.period.name, "span": _span(audit.period), "href": f"{audit.folder.name}/index.html",
-                 "failed": bool(audit.failed), "values": dict(audit.headline)} for audit in audits]
-    rows = [{"figure": figure, "values": [cell_text(q["values"].get(figure, "")) for q in quarters]}
-            for figure in figures]
+                 "failed": bool(audit.failed), "cards": {card["label"]: card for card in audit.headline}}
+                for audit in audits]
+    rows = [{"figure": figure, "cards": [q["cards"].get(figure, {}) for q in quarters]} for figure in figures]
     html = _environment().get_template("year.html.j2").render(
         school=params.label, period=params.period.name if params.period else "", quarters=quarters, rows=rows,
         css=_css(), footer=f"Made by passkit on {dt.datetime.now():%Y-%m-%d %H:%M}")

@@ -94,6 +94,11 @@ class Settings:
         """'demo-high-2025-26-q3': deterministic, from the label and the period."""
         return f"{slug(self.label)}-{(period or self.period).slug}"
 
+    def prior(self, period: Period | None = None) -> tuple[dt.date, dt.date]:
+        """The range `period` (default: this one) is compared with: the quarter before it, or as many days before."""
+        period = period or self.period
+        return prior_range(period.start, period.end, self.quarters)
+
     def periods(self, all_quarters: bool) -> list[Period]:
         if not all_quarters:
             return [self.period]
@@ -101,6 +106,15 @@ class Settings:
             raise PasskitError("--all-quarters needs a parameters file with a 'quarters:' list",
                                file=self.source)
         return list(self.quarters)
+
+
+def prior_range(start, end, quarters=()) -> tuple[dt.date, dt.date]:
+    """The period a range is compared with: the quarter before it when the range is one of `quarters` (Periods or
+    (start, end) pairs) other than the first; else as many calendar days, ending the day before it starts."""
+    ranges = sorted((getattr(q, "start", None) or q[0], getattr(q, "end", None) or q[1]) for q in quarters)
+    if (start, end) in ranges[1:]:
+        return ranges[ranges.index((start, end)) - 1]
+    return start - (end - start) - dt.timedelta(days=1), start - dt.timedelta(days=1)
 
 
 def read_file(path) -> dict:

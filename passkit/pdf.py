@@ -11,9 +11,7 @@ drawn) and the rendering runs in worker processes while the parent writes the HT
 `make setup` installs them); without it the audit still writes everything else and says why the PDF
 is missing.
 
-Findings: when an audit folder holds `findings.json` (a list of {"title", "detail"} or of plain
-sentences, written by the findings step), they are printed on the cover. Findings about individual
-students must already leave out exempt students (`Tables.without_exempt`).
+Findings: the audit folder's `findings.json` (passkit.findings) is printed on the cover.
 """
 
 import concurrent.futures
@@ -29,24 +27,22 @@ from . import registry
 
 FILE = "report.pdf"
 PAPERS = {"letter": "letter", "a4": "A4"}  # --paper -> CSS page size
-TOP_ROWS = 10
-FINDINGS = "findings.json"
+TOP_ROWS = 10  # under a chart
+TABLE_ROWS = 24  # on a page without one (a comparison's figures), still one page
 TEMPLATE = "printable.html.j2"
 
 
 def html(audit, paper: str = "letter") -> str:
     """The printable report of a finished audit folder (its charts moved in, its tables in audit.results)."""
+    from .findings import STEADY, read as read_findings
     from .htmlreport import _environment, _span
     from . import summary as summary_module
-    from .notebook import cell_text, shown_table, table_html
-    from .summary import IN_RANGE, QUALITY, part
+    from .notebook import shown_table, table_html
+    from .summary import IN_RANGE, QUALITY, cards
 
     folder = audit.staging
     summary = pd.read_pickle(audit.results / f"{summary_module.NAME}.pickle")
-    tiles = [{"label": figure, "value": cell_text(value)} for figure, value in
-             part(summary, IN_RANGE).itertuples(index=False)]
-    quality = [{"label": figure, "value": cell_text(value)} for figure, value in
-               part(summary, QUALITY).itertuples(index=False)]
+    tiles, quality = cards(summary, IN_RANGE), cards(summary, QUALITY)
     unavailable = _unavailable(audit)
     pages = []
     for run in audit.runs:
@@ -54,36 +50,26 @@ def html(audit, paper: str = "letter") -> str:
             continue
         entry = registry.get(run.name)
         page = {"title": entry.title, "description": entry.description, "failed": run.status != "ok",
-                "unavailable": unavailable.get(run.name, ""), "image": "", "table": "", "note": ""}
+                "unavailable": unavailable.get(run.name, ""), "image": "", "table": "", "note": "", "words": ""}
+        if (folder / f"{run.name}.png").is_file():
+            page["image"] = f"{run.name}.png"  # relative to the folder, WeasyPrint's base URL
         pickle = audit.results / f"{run.name}.pickle"
         if not page["unavailable"] and pickle.is_file():
             table = pd.read_pickle(pickle)
-            shown = shown_table(run.name, table)
-            page["table"] = table_html(shown.head(TOP_ROWS))
-            if len(shown) > TOP_ROWS:
-                page["note"] = f"The first {TOP_ROWS} of {len(shown):,} rows; all of them are in {run.name}.csv."
-        if (folder / f"{run.name}.png").is_file():
-            page["image"] = f"{run.name}.png"  # relative to the folder, WeasyPrint's base URL
+            shown, rows = shown_table(run.name, table), TOP_ROWS if page["image"] else TABLE_ROWS
+            page["table"] = table_html(shown.head(rows))
+            page["words"] = entry.sentence(table) if entry.words else ""  # what it shows, e.g. the prior period
+            if len(shown) > rows:
+                page["note"] = f"The first {rows} of {len(shown):,} rows; all of them are in {run.name}.csv."
         pages.append(page)
     return _environment().get_template(TEMPLATE).render(
         school=audit.params.label, period=_named(audit.period), span=_span(audit.period), paper=PAPERS[paper],
-        tiles=tiles, quality=quality, findings=findings(folder), pages=pages)
+        tiles=tiles, quality=quality, findings=read_findings(folder), steady=STEADY, pages=pages)
 
 
 def _named(period) -> str:
     """The period's own name ("2025-26 Q3"), or "" when it is only its dates."""
     return "" if period.name == f"{period.start} to {period.end}" else period.name
-
-
-def findings(folder: Path) -> list[dict]:
-    """The audit's findings (findings.json), as {title, detail}; none when the file is absent."""
-    path = Path(folder) / FINDINGS
-    if not path.is_file():
-        return []
-    items = json.loads(path.read_text(encoding="utf-8"))
-    items = items.get("findings", []) if isinstance(items, dict) else items
-    return [{"title": str(item.get("title", "")), "detail": str(item.get("detail", item.get("text", "")))}
-            if isinstance(item, dict) else {"title": str(item), "detail": ""} for item in items]
 
 
 def render(document: str, target: Path) -> str:

@@ -19,11 +19,13 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-# What a report can appear in. "page" is an audit page (a notebook run by papermill; its chart as PNG).
-OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
+# What a report can appear in. "page" is an audit page (a notebook run by papermill; its chart as PNG);
+# "json" is <name>.json, its rows as a list of objects (findings.json), not among the defaults.
+OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard", "json"})
+DEFAULT_OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
 KINDS = ("int", "float", "minutes", "text", "date", "datetime", "bool", "mixed")
-BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing", "passkit.encounters",
-                   "passkit.limits")  # in page order
+BUILTIN_MODULES = ("passkit.summary", "passkit.compare", "passkit.reports", "passkit.timing", "passkit.encounters",
+                   "passkit.limits", "passkit.findings")  # in page order
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Report:
     compute: Callable = field(repr=False)  # Tables -> pandas DataFrame with `columns` (school only in districts)
     guidance: str = ""  # "What to look for", Markdown bullets
     chart: Callable | str | None = None  # table -> Altair chart, or the name of a function in passkit.charts
-    outputs: frozenset = OUTPUTS
+    outputs: frozenset = DEFAULT_OUTPUTS
     kind: str = "graph"  # how the dashboard shows it: "graph" (its chart) or "table" (a sortable table)
     needs: tuple[str, ...] = ()  # pass columns (an export may lack them) or side files ("bells.csv") it needs
     options: tuple[Option, ...] = ()
@@ -83,6 +85,7 @@ class Report:
     explain: Callable | None = field(default=None, repr=False)  # table -> sentences explaining how to read it
     sample: Callable | None = field(default=None, repr=False)  # table -> the rows its chart draws, when fewer
     hint: str = ""  # what clicking does in the dashboard ("Click a room for ...")
+    empty: str = ""  # the sentence for a table with no rows, when that is news ("Nothing stands out")
 
     def __post_init__(self):
         unknown = set(self.outputs) - OUTPUTS
@@ -99,6 +102,8 @@ class Report:
         """One sentence saying what the report shows for `table` (a chart's text alternative)."""
         if self.words and len(table):
             return self.words(table)
+        if self.empty and not len(table):
+            return self.empty
         return f"{self.title}, {len(table):,} row{'s' * (len(table) != 1)}: {self.description}"
 
     @property
@@ -159,15 +164,16 @@ def unregister(name: str):
 
 
 def analyst_function(entry: Report):
-    def compute(data, start, end, grades=None, schools=None, **options):
+    def compute(data, start, end, grades=None, schools=None, prior=None, **options):
         from .tables import Tables
 
-        return Tables(data, start, end, grades, schools, options).get(entry.name)
+        return Tables(data, start, end, grades, schools, options, prior=prior).get(entry.name)
 
     compute.__name__ = compute.__qualname__ = entry.name
     compute.__doc__ = (f"{entry.title}: {entry.description}\n\n"
                        f"Columns: {', '.join(c.name for c in entry.columns)}.\n"
-                       "`data` is a PassData (or a frame with the cache's columns); `start`..`end` both included.")
+                       "`data` is a PassData (or a frame with the cache's columns); `start`..`end` both included; `prior`, "
+                       "the (start, end) the comparisons use (default: as many days just before).")
     compute.report = entry
     return compute
 

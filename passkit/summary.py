@@ -13,13 +13,13 @@ EXEMPT = "Exempt students with a pass"
     title="Audit summary",
     description="The headline figures for the range and how clean the export was.",
     columns=[Column("section", "Section", "text"), Column("figure", "Figure", "text"),
-             Column("value", "Value", "mixed")],
+             Column("value", "Value", "mixed"), Column("change", "Change from the prior period", "text")],
     outputs=frozenset({"csv", "xlsx", "page"}), kind="table",
     tables=lambda table: [("In this range", part(table, IN_RANGE)),
                           ("Data quality of the whole export", part(table, QUALITY))],
     guidance="""\
-- **Passes per day** is the number to compare with earlier audits; a drop can mean fewer trips out of class, or that passes
-  stopped being logged. The Daily Passes page tells the two apart.
+- **Passes per day** is the number to compare with earlier audits (its change from the prior period is beside it); a drop
+  can mean fewer trips out of class, or that passes stopped being logged. The Daily Passes page tells the two apart.
 - **Rows rejected** should be a handful at most. Many rejections usually mean the export was cut short or its columns were
   changed; the reasons are listed above and the rows themselves are in `rejected.csv`.
 - **Grades filled in from the roster** is normal when passes are exported without grades. Passes with an **unknown grade** still
@@ -27,12 +27,17 @@ EXEMPT = "Exempt students with a pass"
 - If the **export does not cover the whole range**, the first or last weeks look quiet only because the data stops: export again
   with the full date range.""")
 def audit_summary(tables) -> pd.DataFrame:
-    """Both parts as one table (Section, Figure, Value), for the CSV and the workbook."""
-    parts = [headline(tables).assign(section=IN_RANGE)]
+    """Both parts as one table (section, figure, value, change), for the CSV and the workbook; `change` says how
+    each headline figure moved from the prior period (see passkit.compare), blank when it cannot be compared."""
+    from .compare import changes  # here: importing it first would register its report first
+
+    found = headline(tables)
+    found["Change"] = found["Figure"].map(changes(tables.get("comparison"))).fillna("")
+    parts = [found.assign(section=IN_RANGE)]
     if getattr(tables.data, "summary", None):  # a bare frame has no load summary
-        parts.append(data_quality(tables.data.summary, tables.start, tables.end).assign(section=QUALITY))
-    table = pd.concat(parts, ignore_index=True)[["section", "Figure", "Value"]]
-    return table.rename(columns={"Figure": "figure", "Value": "value"})
+        parts.append(data_quality(tables.data.summary, tables.start, tables.end).assign(section=QUALITY, Change=""))
+    table = pd.concat(parts, ignore_index=True)[["section", "Figure", "Value", "Change"]]
+    return table.rename(columns={"Figure": "figure", "Value": "value", "Change": "change"})
 
 
 NAME = audit_summary.report.name  # the pages that make it their cover (index, report.pdf) find it by this
@@ -96,14 +101,28 @@ def _exempt_rows(counts) -> list:
 
 
 def covers(summary: dict, start, end) -> bool:
-    first, last = summary.get("first_date"), summary.get("last_date")
-    return bool(first and last) and str(first) <= str(start) and str(end) <= str(last)
+    from .tables import within
+
+    return within(summary.get("first_date") or None, summary.get("last_date") or None, start, end)
+
+
+def cards(table: pd.DataFrame, section: str) -> list[dict]:
+    """One section of the audit summary as {label, value (as shown), change} for the pages' cards."""
+    from .notebook import cell_text
+
+    rows = table[table["section"] == section]
+    changes = rows["change"].fillna("") if "change" in rows else [""] * len(rows)
+    return [{"label": figure, "value": cell_text(value), "change": change}
+            for figure, value, change in zip(rows["figure"], rows["value"], changes)]
 
 
 def part(table: pd.DataFrame, section: str) -> pd.DataFrame:
-    """One section of the audit summary as (Figure, Value) rows."""
+    """One section of the audit summary as (Figure, Value) rows, with Change when any figure has one."""
     rows = table[table["section"] == section]
-    return pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})
+    found = pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})
+    if "change" in rows and rows["change"].fillna("").astype(bool).any():
+        found["Change"] = rows["change"].fillna("").tolist()
+    return found
 
 
 def tenth(numerator, denominator) -> float:

@@ -7,7 +7,8 @@
 
 Report functions receive the `Tables` and share work through it: `tables.passes` is the range's
 passes (a narwhals LazyFrame), `tables.once(step)` runs an aggregation several reports use only
-once, and `tables.get(name)` gives another report's table.
+once, and `tables.get(name)` gives another report's table. `tables.prior` is the same selection over the prior
+period (`prior_range`), for the reports that compare.
 
 Exempt students (exempt.csv, see `passkit.exempt`) count in every total but are never singled out:
 a report that names or flags individual students starts from `tables.without_exempt(frame)` (or
@@ -23,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from . import grades as grade_levels, registry
+from .params import prior_range
 from .errors import PasskitError
 
 
 class Tables:
-    def __init__(self, data, start, end, grades=None, schools=None, options=None, where=None):
+    def __init__(self, data, start, end, grades=None, schools=None, options=None, where=None, prior=None):
         self.data = data
         self.where = where  # an extra narwhals filter on the passes (a packet's teacher or room)
         self.start, self.end = as_date(start, "start"), as_date(end, "end")
@@ -36,6 +38,7 @@ class Tables:
         self.grades = list(grades) if grades else None
         self.schools = list(schools) if schools else None
         self.options = _options(options or {})
+        self.prior_range = tuple(as_date(day, "prior") for day in prior) if prior else prior_range(self.start, self.end)
         self._tables: dict[str, pd.DataFrame] = {}
         self._steps: dict = {}
 
@@ -43,6 +46,18 @@ class Tables:
     def passes(self) -> nw.LazyFrame:
         passes = in_range(self.data, self.start, self.end, self.grades, self.schools)
         return passes if self.where is None else passes.filter(self.where)
+
+    @cached_property
+    def prior(self) -> "Tables":
+        """The same schools, grades, options and filter over the prior period."""
+        return Tables(self.data, *self.prior_range, self.grades, self.schools, self.options, self.where,
+                      prior=self.prior_range)
+
+    @cached_property
+    def prior_covered(self) -> bool:
+        """Whether the exports reach back over the whole prior period (else a comparison would show a drop to
+        zero that is only missing data)."""
+        return covers(self.data, *self.prior_range)
 
     @cached_property
     def unavailable(self) -> dict[str, str]:
@@ -156,6 +171,25 @@ def in_range(data, start, end, grades=None, schools=None) -> nw.LazyFrame:
     if schools:
         passes = passes.filter(nw.col("school").is_in(list(schools)))
     return passes
+
+
+def covers(data, start, end) -> bool:
+    """Whether the exports behind `data` run from `start` or before to `end` or after (its load summary's first and
+    last days; for a bare frame, its passes' first and last dates)."""
+    loaded = getattr(data, "summary", None)
+    if loaded:
+        first, last = loaded.get("first_date"), loaded.get("last_date")
+    else:
+        found = collect(passes_frame(data).select(first=nw.col("date").min(), last=nw.col("date").max()))
+        first, last = found["first"].iloc[0], found["last"].iloc[0]
+    return within(first, last, start, end)
+
+
+def within(first, last, start, end) -> bool:
+    """Whether data from `first` to `last` (dates or ISO text; None when there is none) spans `start`..`end`."""
+    if first is None or last is None or pd.isna(first) or pd.isna(last):
+        return False
+    return as_date(first) <= as_date(start) and as_date(end) <= as_date(last)
 
 
 def passes_frame(data) -> nw.LazyFrame:

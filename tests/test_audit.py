@@ -1,6 +1,7 @@
 """`passkit audit` end to end: real papermill runs on a small demo school, then what a principal gets."""
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -298,3 +299,19 @@ def test_pages_open_offline_in_chromium_with_charts_and_tooltips(done):
             page.wait_for_selector(".passkit-chart svg .mark-group")
         browser.close()
     assert outside == [] and errors == []
+
+
+def test_all_quarters_compare_each_quarter_with_the_one_before(tmp_path, cache, demo_folder):
+    year = tmp_path / "year.yaml"
+    year.write_text(f"school: Demo High\ndata: {demo_folder}\nquarters:\n"
+                    "  - {period: Q2, start: 2025-10-20, end: 2025-12-19}\n"
+                    "  - {period: Q3, start: 2026-01-05, end: 2026-03-27}\n")
+    assert run_cli(year, "--all-quarters", "--no-pdf", "--out", tmp_path / "out", "--cache", cache) == 0
+    q2, q3 = (pd.read_csv(tmp_path / "out" / f"demo-high-{q}" / "comparison.csv").set_index("metric")
+              for q in ("q2", "q3"))
+    assert q3.loc["Passes", "prior"] == q2.loc["Passes", "current"], "Q3 is compared with Q2, not with 83 days"
+    summary = pd.read_csv(tmp_path / "out" / "demo-high-q3" / "audit_summary.csv").set_index("figure")
+    change = summary.loc["Passes", "change"]
+    assert change.endswith(f"on the prior period ({int(q2.loc['Passes', 'current']):,})")
+    overview = (tmp_path / "out" / "index.html").read_text()
+    assert html.escape(change) in overview, "the year overview shows each quarter's change"

@@ -12,7 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from passkit import charts, dashboard, dashboard_data, dashboard_store, exports, params, registry, reports, summary
+from passkit import charts, compare, dashboard, dashboard_data, dashboard_store, exports, params, registry, reports, summary
+from passkit.params import prior_range
 
 from .conftest import HEADER, pass_row, write_csv
 from passkit.dashboard import App, Selection
@@ -125,7 +126,10 @@ def test_tiles_equal_the_audit_summary_and_the_pass_lengths(demo_data):
     passes = demo_data.con.execute("SELECT minutes FROM passes WHERE date BETWEEN '2026-01-05' AND '2026-03-27'"
                                    " AND minutes IS NOT NULL").df()["minutes"]  # plain SQL, not passkit's code
     assert tiles["average_length"]["number"] == round(passes.mean(), 1)
-    assert all(tile["change"] is None for tile in tiles.values())  # room for the prior-period comparison
+    moved = compare.changes(tables.get("comparison"))  # the prior period: Q2's weeks before, in the demo's exports
+    assert tiles["passes"]["change"] == moved["Passes"] and tiles["per_day"]["change"] == moved[
+        "Passes per day (average)"] and tiles["passes"]["change"].endswith("on the prior period ({:,})".format(
+            compare.figures(tables.prior)["Passes"]))
 
 
 def test_without_end_times_there_are_no_length_tiles(tmp_path):
@@ -467,7 +471,9 @@ def test_the_store_holds_the_presets_as_a_kernel_would_compute_them(demo_data):
     live = dashboard_data.LiveSource(data)
     assert stored.facts == {**live.facts, "format": dashboard_store.FORMAT,
                             "screen_format": dashboard_data.SCREEN_FORMAT}
-    quarter = Selection(*dashboard.presets(days)["Quarter 2 (estimated)"])
+    options = dashboard.presets(days)
+    span = options["Quarter 2 (estimated)"]
+    quarter = Selection(*span, prior=prior_range(*span, dashboard.quarter_presets(options)))  # as the page picks
     assert stored._stored(quarter) == json.loads(json.dumps(live.screen(quarter)))
     assert stored._live is None  # presets never needed the kernel's own computing
     custom = Selection(D(2026, 2, 2), D(2026, 2, 6), "10")

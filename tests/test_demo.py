@@ -1,9 +1,12 @@
 """The demo generator writes realistic, deterministic exports in passkit's input format."""
 
 from datetime import date, timedelta
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from passkit import bells, demo
 
@@ -43,12 +46,13 @@ def district(tmp_path_factory):
 def test_same_arguments_give_identical_files(tmp_path):
     first = demo.generate(tmp_path / "a", students_per_school=60, **SHORT)
     second = demo.generate(tmp_path / "b", students_per_school=60, **SHORT)
-    other = demo.generate(tmp_path / "c", students_per_school=60, seed=7, **SHORT)
+    demo.generate(tmp_path / "c", students_per_school=60, seed=7, **SHORT)
     assert first == second
     for name in first["files"]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert (tmp_path / "a" / "passes.csv").read_bytes() != (tmp_path / "c" / "passes.csv").read_bytes()
-    assert other["passes_rows"] != first["passes_rows"]
+    starts = [read(tmp_path / run / "passes.csv").start_time.tolist() for run in ("a", "c")]
+    assert starts[0] != starts[1]  # another seed draws other passes (their count may coincide)
 
 
 def test_single_school_files_and_columns(school):
@@ -301,7 +305,8 @@ def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
                     shown = table[["room", "folder", "max_passes_from", "max_passes_to"]]
                     return shown.sort_values("room").reset_index(drop=True)
                 pd.testing.assert_frame_equal(rooms(tables[name]), rooms(expected[name]), obj=name)
-            elif name != "audit_summary":  # its data-quality part describes each export's own files
+            elif name not in ("audit_summary", "comparison", "findings"):  # their figures follow each export's
+                # columns (no staff figures without a creator), and the summary's data quality its own files
                 pd.testing.assert_frame_equal(tables[name], expected[name], obj=name)
 
 
@@ -318,3 +323,120 @@ def test_smartpass_demo_files(tmp_path, capsys):
     assert passes["Duration"].str.fullmatch(r"\d+(:\d\d)? min|-").all()
     assert main(["demo-data", str(tmp_path / "x"), "--schools", "2", "--layout", "smartpass"]) == 2
     assert "writes one school" in capsys.readouterr().err
+
+
+# ---- What the demo audit finds: the third quarter of the full-size demo school ------------------------------
+# Each property is computed here by hand from the written files, independently of passkit's reports.
+
+PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
+
+
+def quarter(name):
+    """(start, end) of a parameters file's range, as Timestamps (both days inclusive)."""
+    values = yaml.safe_load((PARAMETERS / name).read_text())
+    return pd.Timestamp(values["start"]), pd.Timestamp(values["end"])
+
+
+@pytest.fixture(scope="module")
+def demo_school(tmp_path_factory):
+    """The demo school exactly as `passkit demo-data` writes it (1,500 students, the default year and seed):
+    its passes with a local start, their `day`, and its rooms."""
+    out = tmp_path_factory.mktemp("demo-school")
+    demo.generate(out)
+    passes = read(out / "passes.csv")
+    passes = passes[passes.start_time.str.match(LOCAL)].copy()
+    passes["start"] = pd.to_datetime(passes.start_time)
+    passes["day"] = passes.start.dt.normalize()
+    return passes, read(out / "rooms.csv"), read(out / "staff.csv")
+
+
+def in_q3(passes):
+    start, end = quarter("2025-26-q3.yaml")
+    return passes[passes.day.between(start, end)]
+
+
+def weekly_rates(passes):
+    """Passes per school day of each Monday-Sunday week (a week counts by its school days, those with passes)."""
+    per_day = passes.groupby("day").size()
+    monday = per_day.index - pd.to_timedelta(per_day.index.day_of_week, unit="D")
+    weeks = per_day.groupby(monday).agg(["sum", "count"])
+    return weeks["sum"] / weeks["count"], weeks
+
+
+def test_q3_passes_decline(demo_school):
+    """Staff fidelity slips from mid-February: a falling weekly trend, and the last two calendar weeks log at
+    least 20% fewer passes a school day than the first two."""
+    passes, _, _ = demo_school
+    rates, weeks = weekly_rates(in_q3(passes))
+    x = (rates.index - rates.index[0]).days / 7
+    slope = np.polyfit(x, rates.to_numpy(), 1)[0]
+    assert slope < 0
+    start, end = quarter("2025-26-q3.yaml")
+    monday = end - pd.Timedelta(days=end.day_of_week)
+    first = weeks[weeks.index < start + pd.Timedelta(days=14 - start.day_of_week)]
+    last = weeks[weeks.index >= monday - pd.Timedelta(days=7)]
+    decline = 1 - (last["sum"].sum() / last["count"].sum()) / (first["sum"].sum() / first["count"].sum())
+    assert 0.2 <= decline < 0.45
+
+
+def test_fidelity_stays_low_after_spring_break(demo_school):
+    """The slip ends at the post-break level: the fourth quarter does not jump back up."""
+    passes, _, _ = demo_school
+    days = demo.school_days(date(2025, 8, 18), date(2026, 5, 29))
+    level = demo.fidelity(days)
+    assert (np.diff(level) <= 0).all() and level[0] == 1 and level[-1] == demo.AFTER_SPRING_BREAK
+    per_day = passes.groupby("day").size()
+    q3_end = quarter("2025-26-q3.yaml")[1]
+    late_q3 = per_day[per_day.index.to_series().between(q3_end - pd.Timedelta(days=4), q3_end)].mean()
+    q4 = per_day[per_day.index > q3_end].mean()
+    assert q4 == pytest.approx(late_q3, rel=0.1)
+    assert q4 < 0.8 * per_day[per_day.index < pd.Timestamp("2026-02-01")].mean()
+
+
+def test_q3_has_a_spike_day_mostly_to_one_destination(demo_school):
+    """One day has over twice its weekday's median passes, and one destination takes over half the excess."""
+    passes, _, _ = demo_school
+    q3 = in_q3(passes)
+    per_day = q3.groupby("day").size()
+    median = per_day.groupby(per_day.index.day_of_week).transform("median")
+    ratio = per_day / median
+    spikes = ratio[ratio > 2]
+    assert len(spikes) == 1
+    day = spikes.index[0]
+    assert day == pd.Timestamp(date(2026, *demo.OUTBREAK_DAY)) and day.day_name() == "Thursday"
+    others = q3[(q3.day.dt.day_of_week == day.day_of_week) & (q3.day != day)]
+    usual = others.destination.value_counts() / others.day.nunique()
+    excess = q3[q3.day == day].destination.value_counts().sub(usual, fill_value=0)
+    top = excess.idxmax()
+    assert top == "Nurse" and excess[top] > 0.5 * (per_day[day] - median[day])
+
+
+def test_a_restroom_is_at_its_limit_on_many_q3_days(demo_school):
+    """Some restroom has as many timed passes out at once (from start inclusive to end exclusive) as its
+    max_passes_to on at least 10 days of the third quarter."""
+    passes, rooms, _ = demo_school
+    q3 = in_q3(passes)
+    timed = q3[q3.end_time.str.match(LOCAL)].assign(end=lambda t: pd.to_datetime(t.end_time))
+    timed = timed[timed.end > timed.start]
+    limits = rooms[rooms.room.str.contains("Restroom")].set_index("room").max_passes_to.astype(int)
+    days_at_limit = {}
+    for room, limit in limits.items():
+        mine = timed[timed.destination == room]
+        # an end sorts before a start at the same second: the ending pass is no longer out
+        events = pd.concat([pd.DataFrame({"time": mine.start, "step": 1}),
+                            pd.DataFrame({"time": mine.end, "step": -1})], ignore_index=True)
+        events = events.sort_values(["time", "step"], kind="stable", ignore_index=True)
+        out = events.step.cumsum()
+        peak = out.groupby(events.time.dt.normalize()).max()
+        days_at_limit[room] = int((peak >= limit).sum())
+    assert max(days_at_limit.values()) >= 10
+
+
+def test_prior_quarter_and_idle_staff_are_there_to_compare(demo_school):
+    """Q3 can be compared with Q2 (passes on each of its school days), and some listed staff log no pass in Q3."""
+    passes, _, staff = demo_school
+    start, end = quarter("2025-26-q2.yaml")
+    q2_days = set(passes.day[passes.day.between(start, end)].dt.date)
+    assert q2_days == set(demo.school_days(start.date(), end.date())) and len(q2_days) > 35
+    idle = set(staff.issuer) - set(in_q3(passes).issuer)
+    assert len(idle) >= 5

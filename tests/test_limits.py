@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import passkit
-from passkit import limits, notebook, registry
+from passkit import findings, limits, notebook, registry
 from passkit.cli import main
 from passkit.errors import PasskitError
 from passkit.limits import room_limits
@@ -99,6 +99,10 @@ def test_a_limit_reached_on_three_days(folder):
     assert room_limits(data, THURSDAY, FRIDAY).set_index("room").loc["Restroom A", "busy_days_to"] == 0
     from_101 = room_limits(data, MONDAY, FRIDAY).set_index("room").loc["Room 101"]
     assert (from_101["max_passes_from"], from_101["busy_days_from"]) == (1, 5), "a limit of 1 is reached by any pass"
+    hot = [finding for finding in findings.hot_spot(Tables(data, MONDAY, FRIDAY)) if "limit" in finding["title"]]
+    assert [finding["title"] for finding in hot] == [  # what Findings reads of the table
+        "Restroom A reached its limit of 2 passes to it on 3 days.",
+        "Room 101 reached its limit of 1 passes from it on 5 days."]
 
 
 def test_a_pass_across_midnight_reaches_the_limit_on_the_day_it_started(folder):
@@ -267,7 +271,7 @@ def test_the_replay_matches_a_plain_python_one():
 
 def test_the_page_shows_blanks_and_the_registry_lists_it(small):
     entry = registry.get("room_limits")
-    assert entry.kind == "table" and entry.needs == ("end_time",) and entry.outputs == registry.OUTPUTS
+    assert entry.kind == "table" and entry.needs == ("end_time",) and entry.outputs == registry.DEFAULT_OUTPUTS
     assert registry.names().index("room_limits") > registry.names().index("keep_apart_meetings")
     shown = notebook.table_html(notebook.shown_table("room_limits", room_limits(small, MONDAY, MONDAY)))
     assert "<td>Nurse</td><td>Health</td>" + '<td class="num"></td>' * 2 in shown

@@ -272,6 +272,7 @@ def test_report_command_writes_every_output(folder, tmp_path, capsys):
     assert summary["unavailable"] == {"passes_by_period": "the data folder has no bells.csv",
                                       "keep_apart_meetings": "the data folder has no keep_apart.csv"}
     assert names == sorted([f"{r}.csv" for r in registry.names("csv") if r not in summary["unavailable"]] + [
+        f"{r}.json" for r in registry.names("json")] + [
         "rejected.csv", "load_summary.json", "reports-2026-01-05-to-2026-01-05.xlsx", folders.MARKER])
     assert "Not made: Passes by Period, because the data folder has no bells.csv." in out
     assert summary["passes_in_range"] == 1 and summary["rows_rejected"] == 1

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from passkit import audit, cli, params, pdf, registry
+from passkit import audit, cli, findings, params, pdf, registry
 
 pytestmark = pytest.mark.slow
 
@@ -35,13 +35,17 @@ def test_the_cover_has_the_school_the_range_and_the_headline_figures(audited, de
     summary = pd.read_csv(audited / "audit_summary.csv")
     passes = int(summary.loc[summary["figure"] == "Passes", "value"].iloc[0])
     assert f"Passes {passes:,}" in cover and "Students marked as outliers" in cover
-    assert "Data quality of the whole export" in cover and "Findings" not in cover, "no findings.json, no findings"
+    titles = [item["title"] for item in json.loads((audited / findings.FILE).read_text())]
+    assert "Findings" in cover and titles and all(title in " ".join(cover.split()) for title in titles)
+    change = summary.loc[summary["figure"] == "Passes", "change"].iloc[0]
+    assert change.startswith(("up ", "down ")) and change in " ".join(cover.split()), "the change beside the figure"
 
 
 def test_one_page_per_report_with_its_title_and_rows(audited):
     texts, sizes = pages_of(audited / pdf.FILE)
     reports = [entry for entry in registry.all_reports("page") if entry.name != "audit_summary"]
-    assert len(texts) == 1 + len(reports)
+    assert len(texts) == 1 + len(reports) + 1, "a cover, a page per report, the data quality"
+    assert texts[-1].lstrip().startswith("Data quality of the whole export") and "Rows read" in texts[-1]
     for text, entry in zip(texts[1:], reports):
         assert text.lstrip().startswith(entry.title) and entry.description in text, entry.name
     flyers = pd.read_csv(audited / "frequent_flyers.csv", dtype=str)
@@ -72,7 +76,7 @@ def test_findings_print_on_the_cover_and_a4_is_a4(demo_data, demo_folder, tmp_pa
     member.place(tmp_path / "staging")
     (tmp_path / "staging").mkdir()
     audit.prepare(member, demo_data, tmp_path / "results")
-    (tmp_path / "staging" / pdf.FINDINGS).write_text(json.dumps(
+    (tmp_path / "staging" / findings.FILE).write_text(json.dumps(
         [{"title": "Fridays are busiest.", "detail": "A fifth more passes than Mondays."}, "Restroom A is crowded."]))
     for run in member.runs:
         run.status = "ok"
@@ -80,6 +84,9 @@ def test_findings_print_on_the_cover_and_a4_is_a4(demo_data, demo_folder, tmp_pa
     texts, sizes = pages_of(tmp_path / "staging" / pdf.FILE)
     assert "Findings" in texts[0] and "Fridays are busiest. A fifth more passes than Mondays." in texts[0]
     assert "Restroom A is crowded." in texts[0]
+    (tmp_path / "staging" / findings.FILE).write_text("[]")
+    assert pdf.render(pdf.html(member, settings.paper), tmp_path / "staging" / pdf.FILE) == ""
+    assert findings.STEADY in " ".join(pages_of(tmp_path / "staging" / pdf.FILE)[0][0].split()), "none: steady"
     assert set(sizes) == {A4}
     assert "Page 1 of" in texts[0] and texts[-1].count("Page") == 1
 
