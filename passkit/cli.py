@@ -76,8 +76,9 @@ def add_settings(parser, *, need_range=True):
     add_reading_options(parser)
     options = parser.add_argument_group("report options")
     for option in registry.options().values():
-        options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default), metavar="N",
-                             help=f"{option.help} (default: {option.default})")
+        options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default),
+                             metavar=option.metavar,
+                             help=f"{option.help} (default: {option.default if option.default != '' else 'none'})")
 
 
 def add_reading_options(parser):
@@ -162,12 +163,15 @@ def _report_command(commands):
 
 
 def run_report(args):
-    from . import folders
+    from . import folders, limits
     from .exports import write_report_folder
     from .params import for_school
     from .tables import Tables
 
     settings = read_settings(args)
+    what_if = settings.options.get("what_if")
+    if what_if:
+        limits.parse_what_if(what_if)  # a mistyped --what-if stops here, before the data is read
     out = folders.check_output(args.out, settings.data)
     data = load_data(settings, args.refresh)
     data.check_schools(settings.schools, args.each_school, settings.data)
@@ -192,6 +196,8 @@ def run_report(args):
     for name, reason in tables.unavailable.items():
         print(f"Not made: {registry.get(name).title}, because {reason}.")
     print(f"{tables.passes_in_range:,} passes from {period.start} to {period.end}. Reports written to {out}/")
+    if what_if and "room_limits" not in tables.unavailable:
+        print("\n".join(limits.what_if_lines(tables, what_if)))
 
 
 def _engine(engine, data):

@@ -22,7 +22,8 @@ from .summary import DATE_FORMAT, NAME
 
 SHOWN_ROWS = 25  # rows shown before "show all"
 PAGE_ROWS = 1000  # at most this many under "show all": a district's 60,000 students belong in the CSV, not a page
-PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes")  # the counts that say a range had passes
+PASS_COLUMNS = ("passes", "passes_from", "passes_to", "total_passes",  # the counts that say a range had passes
+                "peak_out_from", "peak_out_to")
 RESULTS = "results.json"  # in a results folder: the range, the label and the reports not made
 
 
@@ -212,8 +213,8 @@ def _formatted(table: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_datetime64_any_dtype(values):  # dates, or times of day (Long Passes); blank if none
             at_midnight = (values.dropna() == values.dropna().dt.normalize()).all()
             shown[column] = values.dt.strftime(DATE_FORMAT if at_midnight else f"{DATE_FORMAT} %H:%M").fillna("")
-        elif pd.api.types.is_integer_dtype(values):
-            shown[column] = values.map("{:,}".format)
+        elif pd.api.types.is_integer_dtype(values):  # a nullable count (Pass Limits) is blank where it has none
+            shown[column] = ["" if value is pd.NA else f"{value:,}" for value in values.tolist()]
         elif pd.api.types.is_float_dtype(values):
             shown[column] = values.map("{:,.1f}".format)
         else:

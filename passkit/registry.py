@@ -25,7 +25,7 @@ OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard", "json"})
 DEFAULT_OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
 KINDS = ("int", "float", "minutes", "text", "date", "datetime", "bool", "mixed")
 BUILTIN_MODULES = ("passkit.summary", "passkit.compare", "passkit.reports", "passkit.timing", "passkit.encounters",
-                   "passkit.findings")  # in page order
+                   "passkit.limits", "passkit.findings")  # in page order
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Option:
     default: object
     help: str
     minimum: float | None = None  # the least value that makes sense (checked when a range is opened)
+    metavar: str = "N"  # how --help names its value
 
     @property
     def flag(self) -> str:
