@@ -32,7 +32,8 @@ def audit_summary(tables) -> pd.DataFrame:
     from .compare import changes  # here: importing it first would register its report first
 
     found = headline(tables)
-    found["Change"] = found["Figure"].map(changes(tables.get("comparison"))).fillna("")
+    moved = changes(tables.get("comparison"))
+    found["Change"] = [moved.get(figure, "") for figure in found["Figure"]]
     parts = [found.assign(section=IN_RANGE)]
     if getattr(tables.data, "summary", None):  # a bare frame has no load summary
         parts.append(data_quality(tables.data.summary, tables.start, tables.end).assign(section=QUALITY, Change=""))
@@ -111,17 +112,22 @@ def cards(table: pd.DataFrame, section: str) -> list[dict]:
     from .notebook import cell_text
 
     rows = table[table["section"] == section]
-    changes = rows["change"].fillna("") if "change" in rows else [""] * len(rows)
+    changes = _texts(rows["change"]) if "change" in rows else [""] * len(rows)
     return [{"label": figure, "value": cell_text(value), "change": change}
             for figure, value, change in zip(rows["figure"], rows["value"], changes)]
+
+
+def _texts(values) -> list[str]:
+    """The column's text, "" where blank (a column read back with no text at all is float NaN)."""
+    return [value if isinstance(value, str) else "" for value in values]
 
 
 def part(table: pd.DataFrame, section: str) -> pd.DataFrame:
     """One section of the audit summary as (Figure, Value) rows, with Change when any figure has one."""
     rows = table[table["section"] == section]
     found = pd.DataFrame({"Figure": rows["figure"].tolist(), "Value": rows["value"].tolist()})
-    if "change" in rows and rows["change"].fillna("").astype(bool).any():
-        found["Change"] = rows["change"].fillna("").tolist()
+    if "change" in rows and any(_texts(rows["change"])):
+        found["Change"] = _texts(rows["change"])
     return found
 
 

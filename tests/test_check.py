@@ -32,8 +32,9 @@ def test_a_smartpass_folder(tmp_path, capsys):
     assert lines[6] == "Passes: 3 rows read: 2 kept, 0 duplicates dropped, 1 rejected"
     assert lines[4:6] == ["  rooms.csv: read as rooms", "  bells.csv: read as bells"]
     assert "  columns no export has: created_by, issuer, kiosk_mode, pass_id, pass_type" in lines
-    unavailable = ("staff_usage", "keep_apart_meetings")
+    unavailable = ("staff_changes", "staff_usage", "keep_apart_meetings")
     assert "  available: " + ", ".join(name for name in registry.names() if name not in unavailable) in lines
+    assert "  unavailable: staff_changes (the export has no creator or issuer column)" in lines
     assert "  unavailable: staff_usage (the export has no creator or issuer column)" in lines
     assert lines[-2:] == ["Rejected rows (the first 1 of 1; `passkit report` writes all to rejected.csv)",
                           "  SmartPass-PassSearch.csv line 4: missing destination"]
@@ -72,7 +73,8 @@ def test_report_availability(tmp_path):
               header)
     data = passkit.load(tmp_path / "no-issuer", cache_dir=tmp_path / "c")
     assert data.columns_missing == {"issuer"}
-    assert check.report_availability(data) == {"staff_usage": "the export has no issuer column", **no_bells}
+    assert check.report_availability(data) == {"staff_usage": "the export has no issuer column",
+                                               "staff_changes": "the export has no issuer column", **no_bells}
 
 
 def test_possible_duplicates_are_listed(tmp_path, capsys):

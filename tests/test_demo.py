@@ -283,12 +283,13 @@ def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
     smartpass = passkit.load(tmp_path / "smartpass", cache_dir=tmp_path / "c", year_starts="2025-08-01")
     assert [f["layout"] for f in smartpass.summary["files"]] == ["smartpass"]
     assert check.report_availability(smartpass) == {"staff_usage": "the export has no creator or issuer column",
+                                                    "staff_changes": "the export has no creator or issuer column",
                                                     "keep_apart_meetings": "the data folder has no keep_apart.csv"}
     assert smartpass.summary["passes_kept"] == own.summary["passes_kept"]
     for start, end in (("2025-08-18", "2026-05-29"), ("2026-01-05", "2026-03-27")):
         expected = reports.all_reports(own, start, end)
         tables = reports.all_reports(smartpass, start, end)
-        assert set(expected) - set(tables) == {"staff_usage", "keep_apart_meetings"}
+        assert set(expected) - set(tables) == {"staff_usage", "staff_changes", "keep_apart_meetings"}
         for name in tables:
             if name == "pass_length":  # SmartPass names no issuer: its lengths have no per-issuer rows
                 ours = expected[name][expected[name]["by"] != "issuer"].reset_index(drop=True)

@@ -100,7 +100,8 @@ def test_reports_needing_missing_columns_say_why(demo_data):
         columns_missing = frozenset({"created_by", "issuer", "pass_type", "pass_id"})
 
     tables = Tables(WithoutStaff(), "2026-01-05", "2026-03-27")
-    assert tables.unavailable == {"staff_usage": "the export has no creator or issuer column"}
+    assert tables.unavailable == {"staff_usage": "the export has no creator or issuer column",
+                                  "staff_changes": "the export has no creator or issuer column"}
     assert "staff_usage" not in tables.all() and "room_usage" in tables.all()
     with pytest.raises(PasskitError, match="Staff Usage cannot be made"):
         tables.get("staff_usage")
