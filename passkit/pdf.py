@@ -29,6 +29,7 @@ FILE = "report.pdf"
 PAPERS = {"letter": "letter", "a4": "A4"}  # --paper -> CSS page size
 TOP_ROWS = 10  # under a chart
 TABLE_ROWS = 24  # on a page without one (a comparison's figures), still one page
+WIDE = 8  # columns beyond which a table prints smaller, its headers wrapped
 TEMPLATE = "printable.html.j2"
 
 
@@ -57,7 +58,7 @@ def html(audit, paper: str = "letter") -> str:
         if not page["unavailable"] and pickle.is_file():
             table = pd.read_pickle(pickle)
             shown, rows = shown_table(run.name, table), TOP_ROWS if page["image"] else TABLE_ROWS
-            page["table"] = table_html(shown.head(rows))
+            page["table"], page["wide"] = table_html(shown.head(rows)), len(shown.columns) > WIDE
             page["words"] = entry.sentence(table) if entry.words else ""  # what it shows, e.g. the prior period
             if len(shown) > rows:
                 page["note"] = f"The first {rows} of {len(shown):,} rows; all of them are in {run.name}.csv."
