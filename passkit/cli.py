@@ -156,6 +156,9 @@ def _report_command(commands):
     parser.add_argument("--each-school", action="store_true",
                         help="also one folder per school (OUT/schools/<school>/); OUT holds the district roll-up")
     _paper_option(parser, "the workbook's print setup")
+    from .limits import WHAT_IF_HELP
+
+    parser.add_argument("--what-if", metavar="ROOM=N", help=WHAT_IF_HELP)
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="where the aggregations run: DuckDB in this process (default) or Apache Spark "
                              "(needs pip install 'passkit[spark]'; $PASSKIT_SPARK_MASTER, default local[*])")
@@ -169,7 +172,7 @@ def run_report(args):
     from .tables import Tables
 
     settings = read_settings(args)
-    what_if = settings.options.get("what_if")
+    what_if = args.what_if
     if what_if:
         limits.parse_what_if(what_if)  # a mistyped --what-if stops here, before the data is read
     out = folders.check_output(args.out, settings.data)

@@ -45,6 +45,7 @@ ALL_GRADES, ALL_SCHOOLS, CUSTOM = "All grades", "All schools", "Custom"
 ESTIMATED = " (estimated)"  # on quarters guessed from the data rather than given
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "png": "image/png"}
+FINDINGS_SHOWN = 3  # the most severe findings open; the others behind "N more findings"
 MAX_KEY = 200  # characters of a student id or school name the kernel accepts from the page
 
 
@@ -663,10 +664,15 @@ def findings_html(findings: dict | None) -> str:
     saying the range looks steady."""
     if not findings:
         return ""
-    items = "".join(f'<li class="passkit-finding {html.escape(item["severity"])}"><strong>{html.escape(item["title"])}'
-                    f'</strong> {html.escape(item["text"])}</li>' for item in findings["items"])
+    items = [f'<li class="passkit-finding {html.escape(item["severity"])}"><strong>{html.escape(item["title"])}'
+             f'</strong> {html.escape(item["text"])}</li>' for item in findings["items"]]
+    if not items:
+        items = [f'<li class="passkit-finding">{html.escape(findings["summary"])}</li>']
+    rest = items[FINDINGS_SHOWN:]  # on a phone, the rest would push the reports a few screens down
+    more = (f'<details><summary>{len(rest)} more finding{"s" * (len(rest) != 1)}</summary><ul>{"".join(rest)}</ul>'
+            "</details>" if rest else "")
     return ('<section class="passkit-findings" aria-label="Findings"><h2>Findings</h2>'
-            f'<ul>{items or "<li class=passkit-finding>" + html.escape(findings["summary"]) + "</li>"}</ul></section>')
+            f'<ul>{"".join(items[:FINDINGS_SHOWN])}</ul>{more}</section>')
 
 
 def tiles_html(tiles: list[dict]) -> str:

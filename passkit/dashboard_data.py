@@ -183,7 +183,14 @@ def for_screen(entry, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    """Numbers, to format and sort as such: a numeric column, or a mixed one holding only numbers (a comparison)."""
+    if pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    present = values.dropna()
+    return values.dtype == object and len(present) > 0 and all(
+        isinstance(value, (int, float)) and not isinstance(value, bool) for value in present)
 
 
 def checked_view(view, columns: list) -> dict | None:

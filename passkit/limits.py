@@ -46,15 +46,15 @@ import pyarrow as pa
 
 from .encounters import _micros, _real, _timezone  # the same real instants Encounters compares
 from .errors import PasskitError
-from .registry import Column, Option, report
+from .registry import Column, report
 from .tables import collect as _collect_pandas, listed as _listed
 
 MAX_HELD_PERCENT = 2  # a recommended limit holds at most this share (percent) of a room's passes
 MS_US, MINUTE_MS, DAY_US = 1_000, 60_000, 86_400_000_000
 DAY_TABLE = 1 << 26  # busy days are counted with a (room, day) table up to this many cells, else by sorting
 DIRECTIONS = {"from": "origin", "to": "destination"}
-WHAT_IF = Option("what_if", "", 'a room and a limit, "ROOM=N": passkit report prints how many passes from and to '
-                                "ROOM would have waited under a limit of N, and for how long", metavar="ROOM=N")
+WHAT_IF_HELP = ('a room and a limit, "ROOM=N": print how many passes from and to ROOM would have waited under a '
+                "limit of N, and for how long")
 WHAT_IF_FORM = re.compile(r"^(?P<room>.*\S)\s*=\s*(?P<limit>\d+)\s*$")
 
 
@@ -75,7 +75,7 @@ def _int_column(name, label):
              _int_column("recommended_to", "Recommended max to"),
              _int_column("held_from", "Passes held from (recommended)"),
              _int_column("held_to", "Passes held to (recommended)")],
-    kind="table", needs=("end_time",), options=(WHAT_IF,),
+    kind="table", needs=("end_time",),
     guidance=f"""\
 - **Days the limit was reached** counts the days on which a room had as many passes out at once as its current
   limit (`max_passes_from` / `max_passes_to` in rooms.csv). A limit reached on most days is tight: students queue for

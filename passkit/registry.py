@@ -24,8 +24,8 @@ from typing import Callable
 OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard", "json"})
 DEFAULT_OUTPUTS = frozenset({"csv", "xlsx", "page", "dashboard"})
 KINDS = ("int", "float", "minutes", "text", "date", "datetime", "bool", "mixed")
-BUILTIN_MODULES = ("passkit.summary", "passkit.compare", "passkit.reports", "passkit.timing", "passkit.encounters",
-                   "passkit.limits", "passkit.findings")  # in page order
+BUILTIN_MODULES = ("passkit.summary", "passkit.reports", "passkit.timing", "passkit.encounters", "passkit.limits",
+                   "passkit.compare", "passkit.findings")  # in page order
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,30 @@ def test_no_finding_names_a_student(demo_data):
 def test_every_rule_is_quiet_on_an_empty_range(folder, rule):
     data = folder(passes_on(day(0), 3))
     assert rule(Tables(data, day(3), day(3, 4))) == []
+
+
+# ---- where they are shown ---------------------------------------------------------------------------
+
+def test_the_dashboard_shows_the_most_severe_three_and_the_rest_folded(folder):
+    from passkit import dashboard, dashboard_data
+
+    rows = weeks_of([10, 10, 8, 7, 7])
+    screen = dashboard_data.screen(Tables(folder(rows, staff=STAFF), day(0), day(4, 4)))
+    items = screen["findings"]["items"]
+    assert [item["severity"] for item in items][:1] == ["high"]
+    shown = dashboard.findings_html({"items": items * 2, "summary": ""})
+    assert shown.count("<li") == 2 * len(items) and f"{2 * len(items) - 3} more findings</summary>" in shown
+    hostile = dashboard.findings_html({"items": [{"severity": "x", "title": "<script>alert(1)</script>", "text": ""}],
+                                       "summary": ""})
+    assert "<script>" not in hostile and "&lt;script&gt;" in hostile
+    steady = dashboard.findings_html({"items": [], "summary": findings.STEADY})
+    assert findings.STEADY in steady and "<details>" not in steady
+    assert dashboard.findings_html(None) == ""
+
+
+def test_no_findings_for_a_range_without_passes(folder):
+    from passkit import dashboard_data
+
+    data = folder(passes_on(day(0), 3), staff=STAFF)
+    assert dashboard_data.screen(Tables(data, day(3), day(3, 4)))["findings"] is None
+    assert Tables(data, day(3), day(3, 4)).get("findings").empty
