@@ -33,6 +33,7 @@ TARGETS = {"ratio": 1.1, "warm_district_s": 1.0, "warm_school_s": 0.05, "rss_mb"
            "audit_s": 8, "district_audit_s": 600, "report_ratio": 1.5, "encounters_s": 3.0, "encounters_ratio": 1.5,
            "encounters_rss_mb": 1000}
 ENCOUNTERS = "encounters: a quarter, warm"
+COMPARED = "prior period, findings, pass limits: a quarter, warm"
 ENCOUNTER_ROUNDS = 3  # the SQL anchor takes tens of seconds a quarter: the other three quarters, once each
 
 
@@ -139,6 +140,21 @@ def _task_encounters(data, cache, start, end):
     return _rounds(lambda s, e: Tables(loaded, s, e).get("encounters"), start, end, rounds=ENCOUNTER_ROUNDS)
 
 
+def _task_compared(data, cache, start, end):
+    """A quarter's comparison with the quarter before, its findings and Pass Limits, with every table they read
+    (the range's and the prior period's), from a range change."""
+    import passkit
+    from passkit.params import prior_range
+    from passkit.tables import Tables
+
+    loaded = passkit.load(data, cache_dir=cache)
+
+    def work(s, e):
+        tables = Tables(loaded, s, e, prior=prior_range(s, e, QUARTERS))
+        return [tables.get(name) for name in ("comparison", "room_limits", "findings")]
+    return _rounds(work, start, end)
+
+
 def _task_encounters_sql(data, cache, start, end):
     from benchmarks import encounters_sql, handwritten
 
@@ -218,6 +234,8 @@ def run_all(root: Path, repeat: int, work: Path) -> list[dict]:
         floor, _ = side_by_side(lambda: measure("floor", folder, cache, QUARTER), None, repeat)
         lines.append(_line("scan floor: needed columns, date filter", scale, None, floor))
         lines.append(encounters_line(folder, cache, scale, max(2, repeat // 2)))
+        compared, _ = side_by_side(lambda: measure("compared", folder, cache, QUARTER), None, max(2, repeat // 2))
+        lines.append(_line(COMPARED, scale, compared, None))
         if scale == "district-year" and _has_spark():
             spark, _ = side_by_side(lambda: measure("spark", folder, cache, QUARTER), None, 1)
             warm = next(line for line in lines if line["line"].startswith("warm: range") and line["scale"] == scale)

@@ -111,10 +111,16 @@ class Settings:
 def prior_range(start, end, quarters=()) -> tuple[dt.date, dt.date]:
     """The period a range is compared with: the quarter before it when the range is one of `quarters` (Periods or
     (start, end) pairs) other than the first; else as many calendar days, ending the day before it starts."""
-    ranges = sorted((getattr(q, "start", None) or q[0], getattr(q, "end", None) or q[1]) for q in quarters)
+    start, end = _day(start), _day(end)
+    ranges = sorted((_day(getattr(q, "start", None) or q[0]), _day(getattr(q, "end", None) or q[1])) for q in quarters)
     if (start, end) in ranges[1:]:
         return ranges[ranges.index((start, end)) - 1]
     return start - (end - start) - dt.timedelta(days=1), start - dt.timedelta(days=1)
+
+
+def _day(value) -> dt.date:
+    """A date, or ISO text of one (checked dates only: parameters are checked where they are read)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def read_file(path) -> dict:

@@ -26,6 +26,7 @@ def test_the_prior_period_is_the_quarter_before():
 
 def test_otherwise_as_many_calendar_days_just_before():
     assert prior_range(D(2026, 1, 5), D(2026, 1, 9)) == (D(2025, 12, 31), D(2026, 1, 4))  # 5 days, over new year
+    assert prior_range("2026-01-05", "2026-01-09", [("2025-12-01", "2026-01-04")]) == (D(2025, 12, 31), D(2026, 1, 4))
     assert prior_range(D(2026, 3, 1), D(2026, 3, 1)) == (D(2026, 2, 28), D(2026, 2, 28)), "one day: the day before"
     assert prior_range(D(2024, 3, 1), D(2024, 3, 31)) == (D(2024, 1, 30), D(2024, 2, 29)), "31 days, a leap February"
     first = QUARTERS[0]
