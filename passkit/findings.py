@@ -298,10 +298,15 @@ def _limits_reached(limits: pd.DataFrame, direction: str) -> list[dict]:
              f"{int(getattr(row, days))} days, up to {int(getattr(row, peak))} out at once; Pass Limits suggests "
              f"{_number(getattr(row, f'recommended_{direction}'))})" for row in busy.head(3).itertuples(index=False)]
     more = f"; and {len(busy) - 3} more" if len(busy) > 3 else ""
-    rooms = f"{len(busy)} room{'s' * (len(busy) != 1)}"
+    if len(busy) == 1:
+        row = next(busy.itertuples(index=False))
+        limit = int(getattr(row, f"max_passes_{direction}"))
+        title = (f"{_place(row)} reached its limit of {limit} pass{'es' * (limit != 1)} {direction} it on "
+                 f"{int(getattr(row, days))} days.")
+    else:
+        title = f"{len(busy)} rooms reached their limits of passes {direction} them on {LIMIT_DAYS} days or more."
     return [_finding(
-        "hot spot", "medium", f"{rooms} reached {'their' if len(busy) > 1 else 'its'} limit of passes {direction} "
-        f"{'them' if len(busy) > 1 else 'it'} on {LIMIT_DAYS} days or more.",
+        "hot spot", "medium", title,
         f"{'; '.join(named)}{more}. Students wait when a limit is reached: see Pass Limits for a limit that fits.",
         "; ".join(f"{_place(row)} max_passes_{direction} {int(getattr(row, f'max_passes_{direction}'))}, "
                   f"{int(getattr(row, days))} days at the limit, peak {int(getattr(row, peak))}"

@@ -102,7 +102,7 @@ def test_a_limit_reached_on_three_days(folder):
     hot = [finding for finding in findings.hot_spot(Tables(data, MONDAY, FRIDAY)) if "limit" in finding["title"]]
     assert [finding["title"] for finding in hot] == [  # what Findings reads of the table
         "Restroom A reached its limit of 2 passes to it on 3 days.",
-        "Room 101 reached its limit of 1 passes from it on 5 days."]
+        "Room 101 reached its limit of 1 pass from it on 5 days."]
 
 
 def test_a_pass_across_midnight_reaches_the_limit_on_the_day_it_started(folder):
