@@ -77,7 +77,7 @@ def add_settings(parser, *, need_range=True):
     options = parser.add_argument_group("report options")
     for option in registry.options().values():
         options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default),
-                             metavar=option.metavar,
+                             metavar="N",
                              help=f"{option.help} (default: {option.default if option.default != '' else 'none'})")
 
 

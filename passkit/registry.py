@@ -57,7 +57,6 @@ class Option:
     default: object
     help: str
     minimum: float | None = None  # the least value that makes sense (checked when a range is opened)
-    metavar: str = "N"  # how --help names its value
 
     @property
     def flag(self) -> str:
