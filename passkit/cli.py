@@ -78,7 +78,7 @@ def add_settings(parser, *, need_range=True):
     for option in registry.options().values():
         options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default),
                              metavar="N",
-                             help=f"{option.help} (default: {option.default if option.default != '' else 'none'})")
+                             help=f"{option.help} (default: {option.default})")
 
 
 def add_reading_options(parser):
