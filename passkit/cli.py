@@ -76,8 +76,7 @@ def add_settings(parser, *, need_range=True):
     add_reading_options(parser)
     options = parser.add_argument_group("report options")
     for option in registry.options().values():
-        options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default),
-                             metavar="N",
+        options.add_argument(option.flag, dest=f"option_{option.name}", type=type(option.default), metavar="N",
                              help=f"{option.help} (default: {option.default})")
 
 
@@ -172,9 +171,8 @@ def run_report(args):
     from .tables import Tables
 
     settings = read_settings(args)
-    what_if = args.what_if
-    if what_if:
-        limits.parse_what_if(what_if)  # a mistyped --what-if stops here, before the data is read
+    if args.what_if:
+        limits.parse_what_if(args.what_if)  # a mistyped --what-if stops here, before the data is read
     out = folders.check_output(args.out, settings.data)
     data = load_data(settings, args.refresh)
     data.check_schools(settings.schools, args.each_school, settings.data)
@@ -199,8 +197,8 @@ def run_report(args):
     for name, reason in tables.unavailable.items():
         print(f"Not made: {registry.get(name).title}, because {reason}.")
     print(f"{tables.passes_in_range:,} passes from {period.start} to {period.end}. Reports written to {out}/")
-    if what_if and "room_limits" not in tables.unavailable:
-        print("\n".join(limits.what_if_lines(tables, what_if)))
+    if args.what_if and "room_limits" not in tables.unavailable:
+        print("\n".join(limits.what_if_lines(tables, args.what_if)))
 
 
 def _engine(engine, data):
