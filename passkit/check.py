@@ -10,11 +10,6 @@ from .data import PassData
 REJECTED_SHOWN = 10
 
 
-def report_availability(data: PassData) -> dict:
-    """{report name: why it cannot be made} for each report needing columns the exports lack."""
-    return registry.unavailable(data)
-
-
 def describe(data: PassData) -> tuple[list[str], bool]:
     """The lines `passkit check` prints, and whether the folder can be reported on (a pass was kept)."""
     summary = data.summary
@@ -24,7 +19,7 @@ def describe(data: PassData) -> tuple[list[str], bool]:
         lines += _file_lines(entry, spans.get(index))
     lines += [f"  {name}: {what}" for name, what in summary.get("other_files", ())]
     lines += _passes_lines(summary)
-    unavailable = report_availability(data)
+    unavailable = registry.unavailable(data)
     lines += ["Reports", "  available: " + ", ".join(r for r in registry.names() if r not in unavailable)]
     lines += [f"  unavailable: {name} ({reason})" for name, reason in unavailable.items()]
     lines += _identical_lines(data, summary)

@@ -18,6 +18,7 @@ import pandas as pd
 from . import __version__
 from .columns import load_column_map
 from .errors import PasskitError
+from .folders import alive
 from .schema import EXPORT_SUFFIXES, PASSKIT_OUTPUTS, READ_SIDE_FILES, SIDE_FILES, WORKBOOK
 
 CACHE_FORMAT = 4  # bump when the cache's columns or rules change
@@ -209,21 +210,11 @@ def _remove_stale_builds(root: Path):
     """
     for folder in root.glob(".building-*"):
         pid = folder.name.split("-")[1]
-        if pid.isdigit() and _running(int(pid)):
+        if pid.isdigit() and alive(int(pid)):
             continue
         if not pid.isdigit() and dt.datetime.now().timestamp() - folder.stat().st_mtime < 86400:
             continue  # an older passkit's folder (no pid in the name): only once it is a day old
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def open_cache(out: Path) -> PassData:

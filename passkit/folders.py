@@ -106,11 +106,12 @@ def remove_stale(parent: Path):
         return
     for entry in entries:
         match = re.fullmatch(r"\..+\.(\d+)\.(partial|old)(-\w+)?", entry.name)
-        if match and entry.is_dir() and not _alive(int(match.group(1))):
+        if match and entry.is_dir() and not alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (this one included; another user's counts)."""
     if pid == os.getpid():
         return True
     try:

@@ -67,13 +67,13 @@ def test_report_availability(tmp_path):
     no_bells = {"passes_by_period": "the data folder has no bells.csv",
                 "keep_apart_meetings": "the data folder has no keep_apart.csv"}
     write_csv(tmp_path / "own" / "passes.csv", [pass_row(1)])
-    assert check.report_availability(passkit.load(tmp_path / "own", cache_dir=tmp_path / "c")) == no_bells
+    assert registry.unavailable(passkit.load(tmp_path / "own", cache_dir=tmp_path / "c")) == no_bells
     header = [h for h in HEADER if h != "issuer"]
     write_csv(tmp_path / "no-issuer" / "passes.csv", [[v for h, v in zip(HEADER, pass_row(1)) if h != "issuer"]],
               header)
     data = passkit.load(tmp_path / "no-issuer", cache_dir=tmp_path / "c")
     assert data.columns_missing == {"issuer"}
-    assert check.report_availability(data) == {"staff_usage": "the export has no issuer column",
+    assert registry.unavailable(data) == {"staff_usage": "the export has no issuer column",
                                                "staff_changes": "the export has no issuer column", **no_bells}
 
 

@@ -264,7 +264,7 @@ def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
     import csv
 
     import passkit
-    from passkit import check, reports
+    from passkit import registry, reports
 
     demo.generate(tmp_path / "passkit", students_per_school=150)
     demo.generate(tmp_path / "smartpass", students_per_school=150, layout="smartpass")
@@ -282,7 +282,7 @@ def test_smartpass_demo_gives_the_same_reports_as_passkit_format(tmp_path):
     own = passkit.load(ended, cache_dir=tmp_path / "c")
     smartpass = passkit.load(tmp_path / "smartpass", cache_dir=tmp_path / "c", year_starts="2025-08-01")
     assert [f["layout"] for f in smartpass.summary["files"]] == ["smartpass"]
-    assert check.report_availability(smartpass) == {"staff_usage": "the export has no creator or issuer column",
+    assert registry.unavailable(smartpass) == {"staff_usage": "the export has no creator or issuer column",
                                                     "staff_changes": "the export has no creator or issuer column",
                                                     "keep_apart_meetings": "the data folder has no keep_apart.csv"}
     assert smartpass.summary["passes_kept"] == own.summary["passes_kept"]

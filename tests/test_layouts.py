@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import passkit
-from passkit import check, columns, ingest, reports
+from passkit import columns, ingest, registry, reports
 from passkit.cli import main
 
 from .conftest import pass_row, write_csv
@@ -85,13 +85,13 @@ def test_reports_from_an_export_without_creator_or_pass_type(tmp_path, capsys):
     assert tables["passes_by_grade"].values.tolist() == [["9", 2]]
     assert "staff_usage" not in tables  # not a table of zeros: the report is not made
     assert staff_usage_of(data.passes).empty  # and its code does not crash on null creators, issuers, pass types
-    assert check.report_availability(data)["staff_usage"] == "the export has no creator or issuer column"
+    assert registry.unavailable(data)["staff_usage"] == "the export has no creator or issuer column"
     code = main(["report", "--data", str(tmp_path / "d"), "--start", "2026-03-01", "--end", "2026-03-31",
                  "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c")])
     assert code == 0 and "2 passes from 2026-03-01" in capsys.readouterr().out
     summary = json.loads((tmp_path / "o" / "load_summary.json").read_text())
     assert summary["columns_missing"] == ["created_by", "issuer", "kiosk_mode", "pass_id", "pass_type"]
-    assert summary["unavailable"] == check.report_availability(data)  # and no side file: bells, keep_apart
+    assert summary["unavailable"] == registry.unavailable(data)  # and no side file: bells, keep_apart
     assert not (tmp_path / "o" / "staff_usage.csv").exists()
 
 
