@@ -133,9 +133,10 @@ def run(params, *, out=None, all_quarters=False, each_school=False, jobs=None, n
         with tqdm(total=2 * len(family) + notebooks, desc="audit", unit="step", disable=not progress,
                   file=sys.stderr, dynamic_ncols=True) as bar, \
                 engine.Pool(workdir, jobs=jobs, kernel_argv=kernel_argv, bar=bar) as pool:
+            earlier = {}  # each school's (and the district's) last quarter: the next one's prior period
             for number, member in enumerate(family):  # tables first, notebooks as soon as their tables exist
                 bar.set_postfix_str(f"tables: {member.params.label}, {member.period.name}")
-                prepare(member, data, workdir / "results" / str(number))
+                prepare(member, data, workdir / "results" / str(number), earlier)
                 for run in member.runs:
                     pool.submit(run, member.executed(run))
                 bar.update()
@@ -222,21 +223,30 @@ def notebook_parameters(params, period, results: Path | None = None) -> dict:
 
 # ---- the tables, once per range ---------------------------------------------------------------------
 
-def prepare(audit: Audit, data, results: Path):
-    """Compute the range's tables, write CSV, XLSX and rejected rows, and leave them for its notebooks."""
+def prepare(audit: Audit, data, results: Path, earlier: dict | None = None):
+    """Compute the range's tables, write CSV, XLSX and rejected rows, and leave them for its notebooks.
+
+    `earlier` holds, by schools, the last range prepared (slimmed to what a comparison reads): when it is this
+    range's prior period (the quarter before, in --all-quarters), its tables are not computed again."""
     from .exports import write_report_folder
     from .notebook import save_results
     from . import summary
     from .summary import cards
     from .tables import Tables
 
-    tables = Tables(data, audit.period.start, audit.period.end, None, list(audit.params.schools) or None,
-                    audit.params.options, prior=audit.params.prior(audit.period))
+    from .compare import PRIOR_TABLES
+
+    earlier = {} if earlier is None else earlier
+    schools, prior = list(audit.params.schools) or None, audit.params.prior(audit.period)
+    found = earlier.get(tuple(schools or ()))
+    tables = Tables(data, audit.period.start, audit.period.end, None, schools, audit.params.options,
+                    prior=found if found is not None and (found.start, found.end) == prior else prior)
     write_report_folder(tables, audit.staging, caption=audit.params.caption(audit.period), paper=audit.params.paper)
     save_results(tables, results)
     audit.results, audit.passes = results, tables.passes_in_range
     audit.rows = {name: len(table) for name, table in tables.computed().items()}
     audit.headline = cards(tables.get(summary.NAME), summary.IN_RANGE)
+    earlier[tuple(schools or ())] = tables.keeping(PRIOR_TABLES)
     for run in audit.runs:
         run.parameters = {**run.parameters, "results_dir": str(results)}
 

@@ -18,6 +18,10 @@ from . import summary
 from .registry import Column, report
 
 UNCOVERED = "the exports do not cover the prior period"
+# What a range's comparisons read from its prior period (the headline's tables): an audit of every quarter keeps these
+# of each quarter for the next one (`Tables.keeping`).
+PRIOR_TABLES = ("daily_passes", "passes_by_grade", "passes_by_student", "room_usage", "staff_usage", "pass_length",
+                "keep_apart_meetings")
 
 
 def _words(table: pd.DataFrame) -> str:

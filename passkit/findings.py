@@ -275,8 +275,7 @@ def _excess_by(tables, column: str, day) -> tuple[str, float]:
     """The `column` value (destination or origin) whose passes on `day` most exceed its own median on that
     weekday in the range (0 on days it had none), and by how much."""
     weekday = pd.Timestamp(day).day_of_week
-    counts = collect(tables.passes.group_by("date", column).agg(nw.len().alias("passes")))
-    counts["date"] = pd.to_datetime(counts["date"])
+    counts = tables.once(_DAILY_COUNTS[column])
     same = counts[counts["date"].dt.day_of_week == weekday]
     table = same.pivot_table(index="date", columns=column, values="passes", aggfunc="sum", fill_value=0)
     dates = pd.to_datetime(_per_day(tables).index)
@@ -311,6 +310,16 @@ def _limits_reached(limits: pd.DataFrame, direction: str) -> list[dict]:
         "; ".join(f"{_place(row)} max_passes_{direction} {int(getattr(row, f'max_passes_{direction}'))}, "
                   f"{int(getattr(row, days))} days at the limit, peak {int(getattr(row, peak))}"
                   for row in busy.head(3).itertuples(index=False)))]
+
+
+def _daily_counts(tables, column: str) -> pd.DataFrame:
+    counts = collect(tables.passes.group_by("date", column).agg(nw.len().alias("passes")))
+    return counts.assign(date=pd.to_datetime(counts["date"]))
+
+
+# Passes by date and destination / origin: each spike day reads them; `tables.once` keeps one of each.
+_DAILY_COUNTS = {column: (lambda tables, column=column: _daily_counts(tables, column))
+                 for column in ("destination", "origin")}
 
 
 def _staff_falls(tables, staff: pd.DataFrame) -> list[dict]:

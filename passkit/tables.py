@@ -38,7 +38,12 @@ class Tables:
         self.grades = list(grades) if grades else None
         self.schools = list(schools) if schools else None
         self.options = _options(options or {})
-        self.prior_range = tuple(as_date(day, "prior") for day in prior) if prior else prior_range(self.start, self.end)
+        if isinstance(prior, Tables):  # computed already (an audit's previous quarter): its tables are reused
+            self.prior_range = (prior.start, prior.end)
+            self.__dict__["prior"] = prior  # where cached_property keeps it
+        else:
+            self.prior_range = (tuple(as_date(day, "prior") for day in prior) if prior
+                                else prior_range(self.start, self.end))
         self._tables: dict[str, pd.DataFrame] = {}
         self._steps: dict = {}
 
@@ -126,6 +131,14 @@ class Tables:
     def computed(self) -> dict[str, pd.DataFrame]:
         """The tables computed so far."""
         return dict(self._tables)
+
+    def keeping(self, names) -> "Tables":
+        """The same range with only the tables `names` already computed (others are computed again on use): what a
+        later range compared with this one reads, without holding the rest in memory."""
+        slim = Tables(self.data, self.start, self.end, self.grades, self.schools, self.options, self.where,
+                      prior=self.prior_range)
+        slim._tables = {name: table for name, table in self._tables.items() if name in names}
+        return slim
 
     @property
     def passes_in_range(self) -> int:

@@ -171,3 +171,16 @@ def test_rooms_compared_are_blank_without_the_prior_period(folder):
     rooms = Tables(data, "2026-01-12", "2026-01-18").get("room_changes")
     assert rooms["passes_to_prior"].isna().all() and rooms["passes_to_change"].isna().all()
     assert rooms["passes_to"].sum() == 6
+
+
+def test_a_computed_prior_period_is_reused_and_compares_the_same(folder):
+    data = folder(PRIOR + RANGE)
+    before = Tables(data, "2026-01-05", "2026-01-11")
+    before.get(summary.NAME)
+    kept = before.keeping(compare.PRIOR_TABLES)
+    assert set(kept.computed()) == set(compare.PRIOR_TABLES) & set(before.computed())
+    reused = Tables(data, "2026-01-12", "2026-01-18", prior=kept)
+    fresh = Tables(data, "2026-01-12", "2026-01-18", prior=("2026-01-05", "2026-01-11"))
+    pd.testing.assert_frame_equal(reused.get("comparison"), fresh.get("comparison"))
+    pd.testing.assert_frame_equal(reused.get("findings"), fresh.get("findings"))
+    assert reused.prior is kept and reused.prior.get("room_usage") is before.get("room_usage")
