@@ -55,6 +55,9 @@ OPTIONS = (Option("meet_minutes", MEET_MINUTES, "minutes two passes must overlap
            Option("min_encounters", MIN_ENCOUNTERS, "encounters a pair needs to be listed in Encounters", minimum=1))
 STUDENT_A = (Column("student_a", "Student A ID", "text"), Column("student_a_name", "Student A", "text"))
 STUDENT_B = (Column("student_b", "Student B ID", "text"), Column("student_b_name", "Student B", "text"))
+# A district quarter has some 1.8 million pairs: a workbook of them takes two minutes to write and no one reads past
+# the strongest pairs (listed first), so the sheet stops here; encounters.csv has them all.
+SHEET_ROWS = 100_000
 ENCOUNTERS = Column("encounters", "Encounters", "int")
 TOGETHER = Column("minutes_together", "Minutes together", "minutes")
 # The dashboard has the pairs (Encounters) and the keep-apart meetings; the weekly chart stays in the audit
@@ -67,7 +70,7 @@ WEEKLY_OUTPUTS = frozenset({"csv", "xlsx", "page"})
     description="Pairs of students whose passes meet again and again: same destination, at the same time.",
     columns=[*STUDENT_A, *STUDENT_B, ENCOUNTERS, TOGETHER, Column("destinations", "Where they met", "text"),
              Column("first_date", "First met", "date"), Column("last_date", "Last met", "date")],
-    chart="encounters", options=OPTIONS,
+    chart="encounters", options=OPTIONS, sheet_rows=SHEET_ROWS,
     guidance="""\
 - **Pairs at the top** meet on passes far more than chance: the same restroom, at the same time, week after week. Check
   whether their passes come from the same classes and periods; a hallway meet-up is easier to break up with a word to

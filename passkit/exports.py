@@ -250,11 +250,17 @@ def write_json(path, value) -> Path:
 
 # ---- one range's tables as files ------------------------------------------------------------------
 
-def sheet(entry, table: pd.DataFrame) -> Sheet:
-    """A report's table as a workbook sheet, typed and labelled as the registry declares."""
+def sheet(entry, table: pd.DataFrame, caption: str = "") -> Sheet:
+    """A report's table as a workbook sheet, typed and labelled as the registry declares; its first
+    `entry.sheet_rows` rows when it declares a limit (the title row says so and where the rest are)."""
     from .registry import SCHOOL
 
-    return Sheet(entry.title, table, {column.name: column for column in (SCHOOL, *entry.columns)})
+    columns = {column.name: column for column in (SCHOOL, *entry.columns)}
+    if entry.sheet_rows is None or len(table) <= entry.sheet_rows:
+        return Sheet(entry.title, table, columns)
+    heading = " · ".join(filter(None, [caption, entry.title, f"the first {entry.sheet_rows:,} of {len(table):,} rows; "
+                                                            f"all of them are in {entry.name}.csv"]))
+    return Sheet(entry.title, table.head(entry.sheet_rows), columns, heading)
 
 
 def workbook_name(start, end) -> str:
@@ -282,7 +288,7 @@ def write_report_folder(tables, out, *, caption: str = "", paper: str = "letter"
     for old in [*out.glob("reports-*-to-*.xlsx"), out / "reports.xlsx"]:  # an earlier run's range, in our folder
         if old != workbook:
             old.unlink(missing_ok=True)
-    write_xlsx([sheet(entry, computed[entry.name]) for entry in registry.all_reports("xlsx")
+    write_xlsx([sheet(entry, computed[entry.name], caption) for entry in registry.all_reports("xlsx")
                 if entry.name in computed], workbook, caption=caption, paper=paper)
     data = tables.data
     if hasattr(data, "rejected"):  # a school's folder holds only its own rejected rows: they name students

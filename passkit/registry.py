@@ -85,6 +85,7 @@ class Report:
     sample: Callable | None = field(default=None, repr=False)  # table -> the rows its chart draws, when fewer
     hint: str = ""  # what clicking does in the dashboard ("Click a room for ...")
     empty: str = ""  # the sentence for a table with no rows, when that is news ("Nothing stands out")
+    sheet_rows: int | None = None  # the most rows its workbook sheet holds (first rows first); its CSV has them all
 
     def __post_init__(self):
         unknown = set(self.outputs) - OUTPUTS

@@ -315,3 +315,13 @@ def test_all_quarters_compare_each_quarter_with_the_one_before(tmp_path, cache, 
     assert change.endswith(f"on the prior period ({int(q2.loc['Passes', 'current']):,})")
     overview = (tmp_path / "out" / "index.html").read_text()
     assert html.escape(change) in overview, "the year overview shows each quarter's change"
+
+
+def test_pages_show_no_code_and_every_image_has_its_text(done):
+    """What nbconvert's BeautifulSoup pass would have patched (alt text, code cells), passkit's pages never need."""
+    out, _ = done
+    for page in out.glob("*.html"):
+        text = page.read_text()
+        assert not re.findall(r"<img(?![^>]*\balt=)[^>]*>", text), page.name
+        assert "jp-InputArea" not in text and "jp-InputPrompt" not in text, page.name
+        assert "<!DOCTYPE html>" in text and text.rstrip().endswith("</html>"), page.name
