@@ -128,3 +128,20 @@ def test_every_chart_is_valid_vega_lite(demo_data):
     for entry in registry.all_reports():
         if entry.chart is not None and entry.name not in tables.unavailable:
             entry.draw(tables.get(entry.name)).to_dict(validate=True)  # raises on a schema error
+
+
+def test_a_report_may_limit_its_workbook_sheet(tmp_path):
+    import dataclasses
+
+    from passkit import exports
+
+    entry = dataclasses.replace(registry.get("passes_by_grade"), sheet_rows=2)
+    table = pd.DataFrame({"grade": ["9", "10", "11"], "passes": [5, 4, 3]})
+    capped = exports.sheet(entry, table, "Demo High")
+    assert len(capped.table) == 2 and capped.heading == (
+        "Demo High · Total Passes by Grade · the first 2 of 3 rows; all of them are in passes_by_grade.csv")
+    exports.write_xlsx([capped], tmp_path / "book.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "book.xlsx").active.values)
+    assert rows[0][0] == capped.heading and [row[1] for row in rows[2:]] == [5, 4]
+    assert exports.sheet(entry, table.head(2)).heading == "", "within its limit, a sheet as any other"
+    assert registry.get("encounters").sheet_rows == 100_000
