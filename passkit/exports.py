@@ -68,9 +68,22 @@ def _csv_values(column: Column, values: pd.Series) -> pd.Series:
         return values.round(1)
     if column.kind == "datetime":  # the file's date format would drop the time of day
         return values.dt.strftime("%Y-%m-%d %H:%M:%S")
-    if column.kind in ("text", "mixed") and not pd.api.types.is_numeric_dtype(values):  # kept as objects: a
-        return pd.Series([neutralise(value) for value in values], index=values.index, dtype=object)  # 6 stays 6
+    if column.kind in ("text", "mixed") and not pd.api.types.is_numeric_dtype(values):
+        return _neutralised(values)
     return values
+
+
+def _neutralised(values: pd.Series) -> pd.Series:
+    """`neutralise` over a column: vectorised for text (a district's 1.8 million encounters), value by value for a
+    mixed column of numbers and text, kept as objects (so that 6 stays 6, not 6.0)."""
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        risky = values.str.startswith(FORMULA_START, na=False).to_numpy()
+        if not risky.any():
+            return values
+        values = values.astype(object)
+        values[risky] = "'" + values[risky]
+        return values
+    return pd.Series([neutralise(value) for value in values], index=values.index, dtype=object)
 
 
 def neutralise(value):
