@@ -100,7 +100,8 @@ def change_words(change, change_pct, prior) -> str:
 
 
 def changes(table: pd.DataFrame) -> dict[str, str]:
-    """{figure: 'up 12.0% on the prior period (1,118.6)'} from a comparison table, for the headline cards; {} when not covered."""
+    """{figure: 'up 12.0% on the prior period (1,118.6)'} from a comparison table, for the headline cards; {} when
+    the exports do not cover the prior period."""
     return {metric: change_words(change, pct, prior) for metric, prior, change, pct in
             table[["metric", "prior", "change", "change_pct"]].itertuples(index=False) if prior is not None
             and not pd.isna(prior)}
