@@ -136,7 +136,7 @@ def grade_drift(tables) -> list[dict]:
 
 def hot_spot(tables) -> list[dict]:
     found = []
-    if "room_limits" in _available(tables):
+    if "room_limits" not in tables.unavailable:
         limits = tables.get("room_limits")
         for direction in ("to", "from"):
             found += _limits_reached(limits, direction)
@@ -153,17 +153,15 @@ def hot_spot(tables) -> list[dict]:
 
 
 def staff_fidelity(tables) -> list[dict]:
-    if "staff_usage" not in _available(tables):
+    if "staff_usage" in tables.unavailable:
         return []
     staff = tables.get("staff_usage")
     found = []
     idle = staff[staff["total_passes"] == 0]
     if len(idle) and listed(tables.data, "staff", "issuer", tables.schools) is not None:
-        names = ", ".join(_place(row, "issuer") for row in idle.head(5).itertuples(index=False))
-        more = f" and {len(idle) - 5} more" if len(idle) > 5 else ""
         found.append(_finding(
             "staff fidelity", "medium", f"{len(idle)} listed staff created no passes.",
-            f"{names}{more} are in staff.csv but created no pass in this range: they may not be using the system, which "
+            f"{_first([_place(row, 'issuer') for row in idle.itertuples(index=False)], 5)} are in staff.csv but created no pass in this range: they may not be using the system, which "
             "leaves their students' trips out of every report.", f"listed staff with no passes {len(idle)}"))
     if tables.prior_covered:
         found += _staff_falls(tables, staff)
@@ -171,7 +169,7 @@ def staff_fidelity(tables) -> list[dict]:
 
 
 def long_passes(tables) -> list[dict]:
-    if "pass_length" not in _available(tables):
+    if "pass_length" in tables.unavailable:
         return []
     found = []
     table = tables.get("comparison").set_index("metric")
@@ -198,7 +196,7 @@ def long_passes(tables) -> list[dict]:
 
 
 def repeat_meetups(tables) -> list[dict]:
-    if "encounters" not in _available(tables):
+    if "encounters" in tables.unavailable:
         return []
     pairs = tables.get("encounters")
     times = max(REPEAT_MEETUPS, len(_weekly(_per_day(tables))))
@@ -214,7 +212,7 @@ def repeat_meetups(tables) -> list[dict]:
 
 
 def keep_apart(tables) -> list[dict]:
-    if "keep_apart_meetings" not in _available(tables):
+    if "keep_apart_meetings" in tables.unavailable:
         return []
     meetings = tables.get("keep_apart_meetings")
     if meetings.empty:
@@ -244,12 +242,6 @@ def read(folder) -> list[dict] | None:
 
 
 # ---- helpers --------------------------------------------------------------------------------------
-
-def _available(tables) -> set:
-    from . import registry
-
-    return set(registry.names()) - set(tables.unavailable)
-
 
 def _per_day(tables) -> pd.Series:
     """Passes on each date with passes (a date index), from Daily Passes."""
@@ -293,10 +285,10 @@ def _limits_reached(limits: pd.DataFrame, direction: str) -> list[dict]:
     if busy.empty:
         return []
     busy = busy.sort_values([days, peak], ascending=False, kind="stable")
-    named = [f"{_place(row)} (limit {int(getattr(row, f'max_passes_{direction}'))}, reached on "
+    named = _first([f"{_place(row)} (limit {int(getattr(row, f'max_passes_{direction}'))}, reached on "
              f"{int(getattr(row, days))} days, up to {int(getattr(row, peak))} out at once; Pass Limits suggests "
-             f"{_number(getattr(row, f'recommended_{direction}'))})" for row in busy.head(3).itertuples(index=False)]
-    more = f"; and {len(busy) - 3} more" if len(busy) > 3 else ""
+             f"{_number(getattr(row, f'recommended_{direction}'))})" for row in busy.itertuples(index=False)],
+                   3, "; ", "; and")
     if len(busy) == 1:
         row = next(busy.itertuples(index=False))
         limit = int(getattr(row, f"max_passes_{direction}"))
@@ -306,7 +298,7 @@ def _limits_reached(limits: pd.DataFrame, direction: str) -> list[dict]:
         title = f"{len(busy)} rooms reached their limits of passes {direction} them on {LIMIT_DAYS} days or more."
     return [_finding(
         "hot spot", "medium", title,
-        f"{'; '.join(named)}{more}. Students wait when a limit is reached: see Pass Limits for a limit that fits.",
+        f"{named}. Students wait when a limit is reached: see Pass Limits for a limit that fits.",
         "; ".join(f"{_place(row)} max_passes_{direction} {int(getattr(row, f'max_passes_{direction}'))}, "
                   f"{int(getattr(row, days))} days at the limit, peak {int(getattr(row, peak))}"
                   for row in busy.head(3).itertuples(index=False)))]
@@ -334,11 +326,10 @@ def _staff_falls(tables, staff: pd.DataFrame) -> list[dict]:
     fell = both[both["total_passes"] / days <= (1 - STAFF_FALL) * both["total_passes_prior"] / prior_days]
     if fell.empty:
         return []
-    names = ", ".join(_place(row, "issuer") for row in fell.head(5).itertuples(index=False))
-    more = f" and {len(fell) - 5} more" if len(fell) > 5 else ""
+    names = _first([_place(row, "issuer") for row in fell.itertuples(index=False)], 5)
     return [_finding(
         "staff fidelity", "medium", f"{len(fell)} staff created half as many passes a day as in the prior period, "
-        "or fewer.", f"{names}{more}: a fall this large usually means passes stopped being logged, not fewer trips.",
+        "or fewer.", f"{names}: a fall this large usually means passes stopped being logged, not fewer trips.",
         "; ".join(f"{_place(row, 'issuer')} {row.total_passes_prior / prior_days:.1f} -> {row.total_passes / days:.1f} "
                   "a day" for row in fell.head(5).itertuples(index=False)))]
 
@@ -351,6 +342,12 @@ def _destination_limits(tables) -> dict:
     table = collect(rooms.filter(~nw.col("max_minutes").is_null()).select("school", "room", "max_minutes"))
     district = "school" in tables.get("pass_length")
     return {(school if district else "", room): float(limit) for school, room, limit in table.itertuples(index=False)}
+
+
+def _first(names: list[str], shown: int, separator: str = ", ", then: str = " and") -> str:
+    """The first `shown` names, then how many more: "Ms. A, Mr. B and 3 more" (a finding stays a few lines)."""
+    more = f"{then} {len(names) - shown} more" if len(names) > shown else ""
+    return separator.join(names[:shown]) + more
 
 
 def _place(row, column: str = "room") -> str:
