@@ -197,7 +197,7 @@ def run_report(args):
     for name, reason in tables.unavailable.items():
         print(f"Not made: {registry.get(name).title}, because {reason}.")
     print(f"{tables.passes_in_range:,} passes from {period.start} to {period.end}. Reports written to {out}/")
-    if args.what_if and "room_limits" not in tables.unavailable:
+    if args.what_if and limits.NAME not in tables.unavailable:
         print("\n".join(limits.what_if_lines(tables, args.what_if)))
 
 

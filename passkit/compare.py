@@ -107,6 +107,9 @@ def changes(table: pd.DataFrame) -> dict[str, str]:
             and not pd.isna(prior)}
 
 
+NAME = comparison.report.name  # the headline cards, the tiles and the findings read it by this
+
+
 # ---- rooms and staff beside the prior period -------------------------------------------------------
 
 def _beside(tables, name: str, keys: list[str], counts: list[str]) -> pd.DataFrame:

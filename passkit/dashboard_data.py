@@ -272,10 +272,10 @@ def tiles(tables) -> list[dict]:
     times. `change` says how the figure moved from the prior period (passkit.compare), None when it cannot be
     compared.
     """
-    from .compare import changes
+    from . import compare
 
     figures = dict(summary.headline(tables).itertuples(index=False))
-    moved = changes(tables.get("comparison"))
+    moved = compare.changes(tables.get(compare.NAME))
     days, outliers = int(figures["Days with passes"]), int(figures["Students marked as outliers"])
     found = [_tile("passes", "Passes", figures["Passes"], f"on {days:,} school day{'s' * (days != 1)} with passes"),
              _tile("per_day", "Passes per school day", figures["Passes per day (average)"],

@@ -36,11 +36,10 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from . import compare, limits as pass_limits
 from .registry import Column, report
 from .tables import collect, listed
 
-NAME = "findings"
-FILE = f"{NAME}.json"  # written by every `passkit report` and audit folder (the report's "json" output)
 DECLINE, SPIKE, SPIKES_SHOWN, GRADE_DRIFT = 0.20, 2.0, 3, 5.0
 LIMIT_DAYS, HOT_SHARE, STAFF_FALL, STAFF_MIN = 3, 0.25, 0.5, 10
 LONG_RISE, LONG_MIN, LENGTH_MIN, REPEAT_MEETUPS = 0.5, 10, 20, 5
@@ -75,6 +74,10 @@ def findings(tables) -> pd.DataFrame:
         found += rule(tables)
     found.sort(key=lambda item: SEVERITY[item["severity"]])  # stable: the rules' order within a severity
     return pd.DataFrame(found, columns=["kind", "severity", "title", "text", "evidence"], dtype="str")
+
+
+NAME = findings.report.name  # the pages that show the findings (index, PDF cover, dashboard) find them by this
+FILE = f"{NAME}.json"  # written by every `passkit report` and audit folder (the report's "json" output)
 
 
 # ---- the rules: each takes the range's Tables and returns a list of findings --------------------------
@@ -120,7 +123,7 @@ def spike(tables) -> list[dict]:
 
 
 def grade_drift(tables) -> list[dict]:
-    table = tables.get("comparison")
+    table = tables.get(compare.NAME)
     shares = table[table["metric"].str.endswith(": share of passes (%)") & table["change"].notna()]
     found = []
     for metric, current, prior, change in shares[["metric", "current", "prior", "change"]].itertuples(index=False):
@@ -136,10 +139,10 @@ def grade_drift(tables) -> list[dict]:
 
 def hot_spot(tables) -> list[dict]:
     found = []
-    if "room_limits" not in tables.unavailable:
-        limits = tables.get("room_limits")
+    if pass_limits.NAME not in tables.unavailable:
+        table = tables.get(pass_limits.NAME)
         for direction in ("to", "from"):
-            found += _limits_reached(limits, direction)
+            found += _limits_reached(table, direction)
     rooms = tables.get("room_usage")
     total = tables.passes_in_range
     if total:
@@ -172,7 +175,7 @@ def long_passes(tables) -> list[dict]:
     if "pass_length" in tables.unavailable:
         return []
     found = []
-    table = tables.get("comparison").set_index("metric")
+    table = tables.get(compare.NAME).set_index("metric")
     if tables.prior_covered and "Long passes" in table.index:
         days, prior_days = table.loc["Days with passes", ["current", "prior"]]
         now, before = table.loc["Long passes", ["current", "prior"]]

@@ -110,6 +110,9 @@ def room_limits(tables) -> pd.DataFrame:
     return _arranged(table.reset_index())
 
 
+NAME = room_limits.report.name  # the findings and --what-if find it by this
+
+
 def what_if(tables, room: str, limit: int) -> dict:
     """{"from": Waits, "to": Waits}: the timed passes from / to `room` (in each chosen school) that would have
     waited under a limit of `limit` passes out at once, and the minutes they would have waited in all."""

@@ -29,10 +29,10 @@ EXEMPT = "Exempt students with a pass"
 def audit_summary(tables) -> pd.DataFrame:
     """Both parts as one table (section, figure, value, change), for the CSV and the workbook; `change` says how
     each headline figure moved from the prior period (see passkit.compare), blank when it cannot be compared."""
-    from .compare import changes  # here: passkit.compare imports this module
+    from . import compare  # here: passkit.compare imports this module
 
     found = headline(tables)
-    moved = changes(tables.get("comparison"))
+    moved = compare.changes(tables.get(compare.NAME))
     found["Change"] = [moved.get(figure, "") for figure in found["Figure"]]
     parts = [found.assign(section=IN_RANGE)]
     if getattr(tables.data, "summary", None):  # a bare frame has no load summary
@@ -45,7 +45,12 @@ NAME = audit_summary.report.name  # the pages that make it their cover (index, r
 
 
 def headline(tables) -> pd.DataFrame:
-    """The figures a principal asks first, as (Figure, Value) rows."""
+    """The figures a principal asks first, as (Figure, Value) rows: made once per range (the summary, the
+    comparison and the dashboard's tiles all read them), a copy each time."""
+    return tables.once(_headline).copy()
+
+
+def _headline(tables) -> pd.DataFrame:
     daily, by_grade = tables.get("daily_passes"), tables.get("passes_by_grade")
     students, rooms = tables.get("passes_by_student"), tables.get("room_usage")
     total = int(by_grade["passes"].sum())
